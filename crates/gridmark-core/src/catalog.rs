@@ -1,0 +1,337 @@
+//! The data model: every table of the lake, its columns, natural key and partitioning.
+//! `docs/data-model.md` is the prose twin of this file; `gridmark tables --schema` prints it.
+
+use crate::CoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Utf8,
+    Int64,
+    Float64,
+    Bool,
+    /// Calendar date (days since 1970-01-01).
+    Date,
+    /// UTC instant in milliseconds (`Timestamp(ms, "UTC")` in Arrow and Parquet).
+    TimestampMs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnDef {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub nullable: bool,
+    pub doc: &'static str,
+}
+
+/// How a table's files are split on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitioning {
+    /// One folder for the whole table.
+    None,
+    /// `month=YYYY-MM` folders by the UTC month of a timestamp column.
+    MonthOf(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// Interval energy (readings, area supply): large, time-partitioned, streamed in.
+    Series,
+    /// Archives and transactions: small enough to hold in memory while importing.
+    Records,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableDef {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub kind: TableKind,
+    pub columns: &'static [ColumnDef],
+    /// Natural key: a second row with the same key is a duplicate and is not stored again.
+    pub key: &'static [&'static str],
+    pub partitioning: Partitioning,
+    /// Columns holding personal data (encrypted and masked by the server issue).
+    pub personal: &'static [&'static str],
+}
+
+impl TableDef {
+    pub fn column(&self, name: &str) -> Option<(usize, &ColumnDef)> {
+        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+    }
+}
+
+const fn col(name: &'static str, ty: ColumnType, nullable: bool, doc: &'static str) -> ColumnDef {
+    ColumnDef {
+        name,
+        ty,
+        nullable,
+        doc,
+    }
+}
+
+use ColumnType::*;
+
+const READINGS: &[ColumnDef] = &[
+    col("meter_id", Utf8, false, "meter number from the collection system"),
+    col("ts", TimestampMs, false, "UTC start of the interval"),
+    col("interval_s", Int64, false, "interval length in seconds (900, 1800, 3600, 86400…)"),
+    col("kwh", Float64, false, "energy in the interval, kWh; negative = export (net metering)"),
+    col("quality", Utf8, false, "raw | validated | estimated | edited"),
+    col("source", Utf8, false, "where it came from: file name, mqtt topic, generator"),
+];
+
+const AREA_SUPPLY: &[ColumnDef] = &[
+    col("area_id", Utf8, false, "transformer area (台区)"),
+    col("ts", TimestampMs, false, "UTC start of the interval"),
+    col("interval_s", Int64, false, "interval length in seconds"),
+    col("kwh", Float64, false, "energy through the area's supply (总表) meter, kWh"),
+    col("quality", Utf8, false, "raw | validated | estimated | edited"),
+    col("source", Utf8, false, "origin of the row"),
+];
+
+const SERIES: &[ColumnDef] = &[
+    col("series_id", Utf8, false, "e.g. weather.temp_c.north, price.spot.cny_mwh, ett.OT"),
+    col("ts", TimestampMs, false, "UTC instant of the value"),
+    col("value", Float64, false, "the value, in the series' unit"),
+    col("source", Utf8, false, "origin of the row"),
+];
+
+const METERS: &[ColumnDef] = &[
+    col("meter_id", Utf8, false, "meter number"),
+    col("customer_id", Utf8, true, "customer the meter bills"),
+    col("area_id", Utf8, true, "transformer area the meter hangs on"),
+    col("tz", Utf8, true, "IANA time zone of the meter's local times (default: the lake's)"),
+    col("interval_s", Int64, true, "nominal reading interval in seconds"),
+    col("multiplier", Float64, true, "CT/PT ratio applied to the register"),
+    col("meter_type", Utf8, true, "single_phase | three_phase | ct"),
+    col("install_date", Date, true, "installation date"),
+    col("status", Utf8, true, "active | removed"),
+];
+
+const CUSTOMERS: &[ColumnDef] = &[
+    col("customer_id", Utf8, false, "customer (account) number"),
+    col("name", Utf8, true, "personal: name"),
+    col("phone", Utf8, true, "personal: phone"),
+    col("id_number", Utf8, true, "personal: national ID / business licence"),
+    col("address", Utf8, true, "personal: address"),
+    col("region", Utf8, true, "region (county / district)"),
+    col("area_id", Utf8, true, "transformer area"),
+    col("customer_class", Utf8, true, "residential | commercial | industrial"),
+    col("industry", Utf8, true, "industry or household"),
+    col("tariff", Utf8, true, "tariff id (see tariffs)"),
+    col("contract_kw", Float64, true, "contracted capacity, kW"),
+    col("lat", Float64, true, "latitude"),
+    col("lon", Float64, true, "longitude"),
+    col("open_date", Date, true, "account opened"),
+    col("close_date", Date, true, "account closed (churned or moved)"),
+    col("status", Utf8, true, "active | closed | suspended"),
+];
+
+const AREAS: &[ColumnDef] = &[
+    col("area_id", Utf8, false, "transformer area (台区)"),
+    col("name", Utf8, true, "area name"),
+    col("region", Utf8, true, "region"),
+    col("capacity_kva", Float64, true, "transformer rating, kVA"),
+    col("lat", Float64, true, "latitude"),
+    col("lon", Float64, true, "longitude"),
+];
+
+const TARIFFS: &[ColumnDef] = &[
+    col("tariff", Utf8, false, "tariff id"),
+    col("name", Utf8, true, "human name"),
+    col("kind", Utf8, false, "flat | tiered | tou"),
+    col("customer_class", Utf8, true, "who it applies to"),
+    col("effective_from", Date, false, "first day in force"),
+    col("effective_to", Date, true, "first day no longer in force (exclusive); null = open"),
+    col("component", Utf8, false, "flat | tier1, tier2… | peak, flat, valley, sharp"),
+    col("tier_basis", Utf8, true, "tiers: monthly | annual"),
+    col("tier_upper_kwh", Float64, true, "tiers: upper bound of the tier's kWh (null = no bound)"),
+    col("months", Utf8, true, "tou: months the window applies, e.g. 1-12 or 6-9"),
+    col("day_type", Utf8, true, "tou: all | weekday | holiday"),
+    col("start_min", Int64, true, "tou: window start, minutes after local midnight"),
+    col("end_min", Int64, true, "tou: window end (exclusive), minutes after local midnight"),
+    col("price_e4", Int64, false, "price in 1/10000 yuan per kWh (0.4883 yuan = 4883)"),
+];
+
+const BILLS: &[ColumnDef] = &[
+    col("bill_id", Utf8, false, "bill number"),
+    col("customer_id", Utf8, false, "customer"),
+    col("period", Utf8, false, "billing month YYYY-MM"),
+    col("kwh", Float64, false, "billed energy"),
+    col("amount_fen", Int64, false, "amount due, fen (integer)"),
+    col("tariff", Utf8, true, "tariff applied"),
+    col("issue_date", Date, false, "issued"),
+    col("due_date", Date, false, "due"),
+    col("status", Utf8, true, "paid | partial | unpaid"),
+];
+
+const PAYMENTS: &[ColumnDef] = &[
+    col("payment_id", Utf8, false, "payment number"),
+    col("bill_id", Utf8, true, "bill settled"),
+    col("customer_id", Utf8, false, "customer"),
+    col("paid_at", TimestampMs, false, "UTC instant of payment"),
+    col("amount_fen", Int64, false, "amount, fen"),
+    col("channel", Utf8, true, "hall | app | web | bank | wechat | alipay"),
+];
+
+const WORK_ORDERS: &[ColumnDef] = &[
+    col("order_id", Utf8, false, "work order number"),
+    col("customer_id", Utf8, true, "customer"),
+    col("created_at", TimestampMs, false, "opened (UTC)"),
+    col("closed_at", TimestampMs, true, "closed (UTC)"),
+    col("channel", Utf8, true, "hall | phone_95598 | app | web | wechat"),
+    col("kind", Utf8, true, "complaint | request | consultation | repair | praise"),
+    col("category", Utf8, true, "billing | outage | metering | service_attitude | new_connection | tariff | other"),
+    col("language", Utf8, true, "zh | en"),
+    col("text", Utf8, true, "what the customer said (written or transcribed)"),
+    col("staff_id", Utf8, true, "handler"),
+    col("status", Utf8, true, "open | closed"),
+];
+
+const SURVEYS: &[ColumnDef] = &[
+    col("survey_id", Utf8, false, "survey response"),
+    col("customer_id", Utf8, true, "customer"),
+    col("order_id", Utf8, true, "work order the survey follows, if any"),
+    col("staff_id", Utf8, true, "staff member rated, if any"),
+    col("channel", Utf8, true, "channel of the contact surveyed"),
+    col("ts", TimestampMs, false, "answered (UTC)"),
+    col("csat", Int64, true, "satisfaction 1–5"),
+    col("nps", Int64, true, "likelihood to recommend 0–10"),
+    col("comment", Utf8, true, "free text"),
+];
+
+const CHANNEL_EVENTS: &[ColumnDef] = &[
+    col("event_id", Utf8, false, "event"),
+    col("customer_id", Utf8, false, "customer"),
+    col("ts", TimestampMs, false, "UTC instant"),
+    col("channel", Utf8, false, "hall | phone_95598 | app | web | wechat"),
+    col("action", Utf8, true, "pay | query_bill | report_outage | complaint | apply | login"),
+    col("duration_s", Int64, true, "time spent / waited, seconds"),
+];
+
+const STAFF: &[ColumnDef] = &[
+    col("staff_id", Utf8, false, "staff number"),
+    col("name", Utf8, true, "personal: name"),
+    col("region", Utf8, true, "region served"),
+    col("hall_id", Utf8, true, "service hall, if hall-based"),
+    col("role", Utf8, true, "agent_95598 | hall_clerk | inspector | field_engineer"),
+    col("hire_date", Date, true, "hired"),
+];
+
+const SERVICE_HALLS: &[ColumnDef] = &[
+    col("hall_id", Utf8, false, "service hall (营业厅)"),
+    col("name", Utf8, true, "name"),
+    col("region", Utf8, true, "region"),
+    col("lat", Float64, true, "latitude"),
+    col("lon", Float64, true, "longitude"),
+    col("opened", Date, true, "opened"),
+];
+
+const RELATIONS: &[ColumnDef] = &[
+    col("src_customer_id", Utf8, false, "from"),
+    col("dst_customer_id", Utf8, false, "to"),
+    col("kind", Utf8, false, "referral | neighbour | family | social"),
+    col("weight", Float64, true, "strength of the tie"),
+    col("since", Date, true, "first seen"),
+];
+
+const PRODUCTS: &[ColumnDef] = &[
+    col("customer_id", Utf8, false, "customer"),
+    col("product", Utf8, false, "e_billing | tou_plan | ev_charging | rooftop_solar | smart_home"),
+    col("start_date", Date, false, "adopted"),
+    col("end_date", Date, true, "dropped"),
+];
+
+const HOLIDAYS: &[ColumnDef] = &[
+    col("day", Date, false, "local calendar day"),
+    col("name", Utf8, true, "holiday name"),
+    col("kind", Utf8, false, "holiday | workday_swap (an official working weekend day)"),
+];
+
+const METER_LABELS: &[ColumnDef] = &[
+    col("meter_id", Utf8, false, "meter (or CONS_NO of SGCC data)"),
+    col("label", Utf8, false, "e.g. theft, normal, fault"),
+    col("value", Int64, true, "label value (SGCC FLAG: 1 = theft)"),
+    col("source", Utf8, false, "origin of the label"),
+];
+
+macro_rules! table {
+    ($name:literal, $kind:ident, $cols:ident, [$($key:literal),*], $part:expr, [$($pii:literal),*], $doc:literal) => {
+        TableDef {
+            name: $name,
+            doc: $doc,
+            kind: TableKind::$kind,
+            columns: $cols,
+            key: &[$($key),*],
+            partitioning: $part,
+            personal: &[$($pii),*],
+        }
+    };
+}
+
+/// Every table of the lake.
+pub static TABLES: &[TableDef] = &[
+    table!("readings", Series, READINGS, ["meter_id", "interval_s", "ts"], Partitioning::MonthOf("ts"), [],
+        "interval energy of every meter, every interval length in one table"),
+    table!("area_supply", Series, AREA_SUPPLY, ["area_id", "interval_s", "ts"], Partitioning::MonthOf("ts"), [],
+        "energy delivered into each transformer area by its supply meter"),
+    table!("series", Series, SERIES, ["series_id", "ts"], Partitioning::None, [],
+        "external series: weather, prices, economic indicators, any wide hourly data"),
+    table!("meters", Records, METERS, ["meter_id"], Partitioning::None, [], "meter archive"),
+    table!("customers", Records, CUSTOMERS, ["customer_id"], Partitioning::None,
+        ["name", "phone", "id_number", "address"], "customer archive"),
+    table!("areas", Records, AREAS, ["area_id"], Partitioning::None, [], "transformer areas (台区)"),
+    table!("tariffs", Records, TARIFFS, ["tariff", "effective_from", "component", "months", "day_type", "start_min"],
+        Partitioning::None, [], "effective-dated tiered and time-of-use tariff components"),
+    table!("bills", Records, BILLS, ["bill_id"], Partitioning::None, [], "monthly bills"),
+    table!("payments", Records, PAYMENTS, ["payment_id"], Partitioning::None, [], "payments against bills"),
+    table!("work_orders", Records, WORK_ORDERS, ["order_id"], Partitioning::None, [],
+        "service work orders and complaints (95598, halls, app, web)"),
+    table!("surveys", Records, SURVEYS, ["survey_id"], Partitioning::None, [], "satisfaction survey answers"),
+    table!("channel_events", Records, CHANNEL_EVENTS, ["event_id"], Partitioning::None, [],
+        "customer interactions by channel"),
+    table!("staff", Records, STAFF, ["staff_id"], Partitioning::None, ["name"], "service staff"),
+    table!("service_halls", Records, SERVICE_HALLS, ["hall_id"], Partitioning::None, [], "service halls"),
+    table!("relations", Records, RELATIONS, ["src_customer_id", "dst_customer_id", "kind"], Partitioning::None, [],
+        "referral / interaction graph between customers"),
+    table!("products", Records, PRODUCTS, ["customer_id", "product", "start_date"], Partitioning::None, [],
+        "product and service adoptions (e-billing, ToU plan, EV charging, rooftop solar…)"),
+    table!("holidays", Records, HOLIDAYS, ["day"], Partitioning::None, [], "public holidays and swapped working days"),
+    table!("meter_labels", Records, METER_LABELS, ["meter_id", "label", "source"], Partitioning::None, [],
+        "known labels of meters (e.g. SGCC theft FLAG)"),
+];
+
+/// Looks a table up by name.
+pub fn table(name: &str) -> Result<&'static TableDef, CoreError> {
+    TABLES
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| CoreError::UnknownTable(name.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_and_partition_column_exists_and_keys_are_not_null() {
+        for t in TABLES {
+            for k in t.key {
+                let (_, c) = t.column(k).unwrap_or_else(|| panic!("{}.{k}", t.name));
+                if t.name != "tariffs" {
+                    assert!(!c.nullable, "{}.{k} is a key and nullable", t.name);
+                }
+            }
+            if let Partitioning::MonthOf(c) = t.partitioning {
+                assert_eq!(t.column(c).unwrap().1.ty, ColumnType::TimestampMs);
+            }
+            for p in t.personal {
+                assert!(t.column(p).is_some(), "{}.{p}", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_table_error_names_it() {
+        assert!(table("readingz").unwrap_err().to_string().contains("readingz"));
+    }
+}

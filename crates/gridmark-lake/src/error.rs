@@ -1,0 +1,41 @@
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LakeError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a gridmark lake (no gridmark.json); create one with `gridmark demo` or `gridmark import`")]
+    NotALake { path: PathBuf },
+    #[error("{path}: corrupt lake metadata: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{path}: lake format {found} is newer than this gridmark understands ({supported})")]
+    TooNew { path: PathBuf, found: u32, supported: u32 },
+    #[error("parquet {path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: datafusion::parquet::errors::ParquetError,
+    },
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error(transparent)]
+    Core(#[from] gridmark_core::CoreError),
+}
+
+pub(crate) trait IoContext<T> {
+    fn at(self, path: &std::path::Path) -> Result<T, LakeError>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: &std::path::Path) -> Result<T, LakeError> {
+        self.map_err(|source| LakeError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,367 @@
+//! Opening a lake, reading its latest snapshot, and the single writer that commits.
+
+use crate::error::IoContext;
+use crate::files::ParquetSink;
+use crate::schema::arrow_schema;
+use crate::{FileEntry, LakeError, Snapshot};
+use gridmark_core::catalog::{Partitioning, TableDef};
+use gridmark_core::Clock;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const FORMAT: u32 = 1;
+const SETTINGS_FILE: &str = "gridmark.json";
+const COMMITS_DIR: &str = "_commits";
+const TABLES_DIR: &str = "tables";
+/// Snapshots whose files a writer must not delete, in case a reader is still on one of them.
+const KEEP_SNAPSHOTS: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub format: u32,
+    /// IANA zone used for naive local times of meters that have none.
+    pub default_tz: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+    settings: Settings,
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    let tmp = path.with_extension("json.tmp");
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .at(&tmp)?;
+    f.write_all(bytes).at(&tmp)?;
+    f.sync_all().at(&tmp)?;
+    fs::rename(&tmp, path).at(path)?;
+    if let Some(dir) = path.parent() {
+        // Make the rename itself durable.
+        File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
+    }
+    Ok(())
+}
+
+impl Lake {
+    /// Opens an existing lake.
+    pub fn open(root: &Path) -> Result<Self, LakeError> {
+        let path = root.join(SETTINGS_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LakeError::NotALake {
+                    path: root.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(e).at(&path),
+        };
+        let settings: Settings =
+            serde_json::from_slice(&bytes).map_err(|e| LakeError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        if settings.format > FORMAT {
+            return Err(LakeError::TooNew {
+                path,
+                found: settings.format,
+                supported: FORMAT,
+            });
+        }
+        gridmark_core::tz::parse_tz(&settings.default_tz)?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            settings,
+        })
+    }
+
+    /// Opens the lake at `root`, creating an empty one if the folder has none.
+    pub fn create_or_open(root: &Path, default_tz: &str) -> Result<Self, LakeError> {
+        if root.join(SETTINGS_FILE).exists() {
+            return Self::open(root);
+        }
+        gridmark_core::tz::parse_tz(default_tz)?;
+        fs::create_dir_all(root.join(COMMITS_DIR)).at(root)?;
+        fs::create_dir_all(root.join(TABLES_DIR)).at(root)?;
+        let settings = Settings {
+            format: FORMAT,
+            default_tz: default_tz.to_string(),
+        };
+        let bytes = serde_json::to_vec_pretty(&settings).expect("settings serialize");
+        write_atomically(&root.join(SETTINGS_FILE), &bytes)?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            settings,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Absolute path of a file a snapshot lists.
+    pub fn abs(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn commit_versions(&self) -> Result<Vec<u64>, LakeError> {
+        let dir = self.root.join(COMMITS_DIR);
+        let mut versions = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(versions),
+            Err(e) => return Err(e).at(&dir),
+        };
+        for entry in entries {
+            let name = entry.at(&dir)?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(v) = name.strip_suffix(".json").and_then(|s| s.parse::<u64>().ok()) {
+                versions.push(v);
+            }
+        }
+        versions.sort_unstable();
+        Ok(versions)
+    }
+
+    fn read_snapshot(&self, version: u64) -> Result<Snapshot, LakeError> {
+        let path = self.root.join(COMMITS_DIR).join(format!("{version:020}.json"));
+        let bytes = fs::read(&path).at(&path)?;
+        serde_json::from_slice(&bytes).map_err(|e| LakeError::Corrupt {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// The latest committed state; version 0 (empty) for a new lake.
+    pub fn snapshot(&self) -> Result<Snapshot, LakeError> {
+        match self.commit_versions()?.last() {
+            Some(&v) => self.read_snapshot(v),
+            None => Ok(Snapshot::default()),
+        }
+    }
+
+    /// Takes the writer lock. Only one writer works on a lake at a time; a second one gets a
+    /// clear error instead of waiting silently.
+    pub fn writer(&self, clock: Arc<dyn Clock>) -> Result<Writer<'_>, LakeError> {
+        let lock_path = self.root.join("_lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .at(&lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(LakeError::Io {
+                    path: lock_path,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::WouldBlock,
+                        "another gridmark process is writing to this lake; try again when it has finished",
+                    ),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e).at(&lock_path),
+        }
+        let base = self.snapshot()?;
+        let writer = Writer {
+            lake: self,
+            _lock: lock,
+            next: base.clone(),
+            base,
+            seq: 0,
+            written: Vec::new(),
+            committed: false,
+            clock,
+        };
+        writer.collect_garbage()?;
+        Ok(writer)
+    }
+}
+
+/// The one writer of a lake: stages new files and commits them atomically. Dropped without
+/// `commit`, it deletes what it wrote.
+pub struct Writer<'a> {
+    lake: &'a Lake,
+    _lock: File,
+    base: Snapshot,
+    next: Snapshot,
+    seq: u32,
+    written: Vec<PathBuf>,
+    committed: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl Writer<'_> {
+    /// The state this writer started from.
+    pub fn base(&self) -> &Snapshot {
+        &self.base
+    }
+
+    /// The state the commit will make visible: the base plus what is staged so far.
+    pub fn pending(&self) -> &Snapshot {
+        &self.next
+    }
+
+    pub fn lake(&self) -> &Lake {
+        self.lake
+    }
+
+    /// The version the commit will get.
+    pub fn version(&self) -> u64 {
+        self.base.version + 1
+    }
+
+    /// Opens a new Parquet file for `table` in `partition` (e.g. `month=2025-03`).
+    pub fn sink(
+        &mut self,
+        table: &TableDef,
+        partition: Option<&str>,
+    ) -> Result<ParquetSink, LakeError> {
+        self.seq += 1;
+        let dir = match partition {
+            Some(p) => format!("{TABLES_DIR}/{}/{p}", table.name),
+            None => format!("{TABLES_DIR}/{}", table.name),
+        };
+        let rel = format!("{dir}/c{:08}-{:05}.parquet", self.version(), self.seq);
+        let abs = self.lake.abs(&rel);
+        self.written.push(abs.clone());
+        let ts_col = match table.partitioning {
+            Partitioning::MonthOf(c) => Some(c),
+            Partitioning::None => table.columns.iter().find(|c| c.name == "ts").map(|c| c.name),
+        };
+        ParquetSink::create(
+            abs,
+            rel,
+            partition.map(str::to_string),
+            arrow_schema(table),
+            ts_col,
+            table.key.first().copied(),
+        )
+    }
+
+    /// Makes a finished file part of the next commit.
+    pub fn add_file(&mut self, table: &str, entry: FileEntry) {
+        self.next
+            .tables
+            .entry(table.to_string())
+            .or_default()
+            .files
+            .push(entry);
+    }
+
+    /// Drops a file from the table in the next commit (it stays on disk for older readers).
+    pub fn remove_file(&mut self, table: &str, path: &str) {
+        if let Some(t) = self.next.tables.get_mut(table) {
+            t.files.retain(|f| f.path != path);
+        }
+    }
+
+    /// Deletes a file this writer wrote but will not commit (e.g. replaced by a deduplicated
+    /// copy).
+    pub fn discard(&mut self, rel: &str) {
+        let abs = self.lake.abs(rel);
+        let _ = fs::remove_file(&abs);
+        self.written.retain(|p| p != &abs);
+        for t in self.next.tables.values_mut() {
+            t.files.retain(|f| f.path != rel);
+        }
+    }
+
+    /// Records that a source file (by content hash) is now imported into `table`.
+    pub fn add_source(&mut self, table: &str, hash: String) {
+        let t = self.next.tables.entry(table.to_string()).or_default();
+        if !t.sources.contains(&hash) {
+            t.sources.push(hash);
+        }
+    }
+
+    /// Is anything staged?
+    pub fn is_dirty(&self) -> bool {
+        self.next.tables != self.base.tables
+    }
+
+    /// Writes the next snapshot; when this returns, the change is durable and visible.
+    pub fn commit(mut self, operation: &str) -> Result<Snapshot, LakeError> {
+        let mut snap = std::mem::take(&mut self.next);
+        snap.version = self.version();
+        snap.committed_at_ms = self.clock.now_ms();
+        snap.operation = operation.to_string();
+        for t in snap.tables.values_mut() {
+            t.files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        for dir in self.written.iter().filter_map(|p| p.parent()) {
+            File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
+        }
+        let path = self
+            .lake
+            .root
+            .join(COMMITS_DIR)
+            .join(format!("{:020}.json", snap.version));
+        let bytes = serde_json::to_vec_pretty(&snap).expect("snapshot serializes");
+        write_atomically(&path, &bytes)?;
+        self.committed = true;
+        Ok(snap)
+    }
+
+    /// Removes files that no recent snapshot lists (left by a killed import) and stray
+    /// temporary snapshots.
+    fn collect_garbage(&self) -> Result<(), LakeError> {
+        let versions = self.lake.commit_versions()?;
+        let mut live: HashSet<PathBuf> = HashSet::new();
+        for &v in versions.iter().rev().take(KEEP_SNAPSHOTS) {
+            for p in self.lake.read_snapshot(v)?.live_paths() {
+                live.insert(self.lake.abs(p));
+            }
+        }
+        let mut stack = vec![self.lake.root.join(TABLES_DIR)];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if !live.contains(&path) {
+                    fs::remove_file(&path).at(&path)?;
+                }
+            }
+        }
+        let commits = self.lake.root.join(COMMITS_DIR);
+        if let Ok(entries) = fs::read_dir(&commits) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                    let p = entry.path();
+                    fs::remove_file(&p).at(&p)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            for p in &self.written {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! Command-line arguments, parsed by clap, then checked into the libraries' option types.
+
+use crate::{CliError, usage};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// gridmark: the electricity-marketing data platform (readings, archives, bills, work orders)
+/// in one program with an embedded lake.
+#[derive(Debug, Parser)]
+#[command(name = "gridmark", version, about, long_about = None)]
+pub struct Cli {
+    /// The lake folder (also GRIDMARK_DATA).
+    #[arg(long, global = true, env = "GRIDMARK_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a deterministic synthetic utility and load it into a lake.
+    Demo(DemoArgs),
+    /// Load files into a table (one atomic commit).
+    Import(ImportArgs),
+    /// Run SQL over every table and view.
+    Sql(SqlArgs),
+    /// List the tables with row counts, time ranges and sizes.
+    Tables(TablesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of customers (one meter each).
+    #[arg(long, default_value_t = 2000)]
+    pub customers: usize,
+    /// Days of 15-minute readings, from 2025-01-01.
+    #[arg(long, default_value_t = 365)]
+    pub days: u32,
+    /// Random seed: the same seed gives a byte-identical lake.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where to build it (default ./gridmark-demo, or --data).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Long,
+    Sgcc,
+    Wide,
+    LclDaily,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UnitArg {
+    Kwh,
+    Wh,
+    Mwh,
+    Kw,
+    AsIs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TsAt {
+    Start,
+    End,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Target table (see `gridmark tables`).
+    pub table: String,
+    /// CSV (plain or .gz), Parquet or JSON-lines files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Layout of interval data.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Time zone of naive local timestamps (default: the meter's, else the lake's).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Reading interval when the file does not show it: seconds or 15m, 30m, 1h, 1d.
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Whether timestamps mark the start or the end of each interval.
+    #[arg(long, value_enum, default_value_t = TsAt::Start)]
+    pub ts_at: TsAt,
+    /// Unit of the values (kW = average power over the interval).
+    #[arg(long, value_enum)]
+    pub unit: Option<UnitArg>,
+    /// Text put before every id (e.g. `ett.` for the columns of a wide file).
+    #[arg(long, default_value = "")]
+    pub id_prefix: String,
+    /// Refuse the import if more than this share of rows is rejected.
+    #[arg(long, default_value_t = 0.1)]
+    pub max_reject_ratio: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutArg {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query (or `-` to read it from standard input).
+    pub query: String,
+    #[arg(long, value_enum, default_value_t = OutArg::Table)]
+    pub format: OutArg,
+    /// Write the result to a file instead of the terminal.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Rows shown in table format.
+    #[arg(long, default_value_t = 1000)]
+    pub max_rows: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Show every table's columns.
+    #[arg(long)]
+    pub schema: bool,
+}
+
+pub fn data_dir(data: Option<&Path>) -> Result<PathBuf, CliError> {
+    data.map(Path::to_path_buf)
+        .ok_or_else(|| usage("no lake given: pass --data DIR or set GRIDMARK_DATA (try `gridmark demo` first)"))
+}
+
+/// `900`, `900s`, `15m`, `1h`, `1d` → seconds.
+pub fn parse_interval(text: &str) -> Result<i64, CliError> {
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (
+            &t[..i],
+            match &t[i..] {
+                "s" => 1,
+                "m" | "min" => 60,
+                "h" => 3600,
+                "d" => 86_400,
+                other => return Err(usage(format!("--interval {text}: unknown unit `{other}` (use s, m, h or d)"))),
+            },
+        ),
+        None => (t, 1),
+    };
+    match num.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n * mult),
+        _ => Err(usage(format!("--interval {text}: expected a positive number such as 900, 15m or 1h"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("900").ok(), Some(900));
+        assert_eq!(parse_interval("15m").ok(), Some(900));
+        assert_eq!(parse_interval("1d").ok(), Some(86_400));
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("5y").is_err());
+    }
+}

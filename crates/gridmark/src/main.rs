@@ -1,0 +1,76 @@
+//! `gridmark`: the command line. Parsing and printing only; the libraries do the work.
+
+mod cli;
+mod demo;
+mod import;
+mod progress;
+mod sql;
+mod tables;
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`gridmark sql … | head`) is not a failure.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            let mut source = e.source_ref();
+            while let Some(s) = source {
+                let _ = writeln!(err, "  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error with its chain, for the one place that prints it.
+pub struct CliError(Box<dyn std::error::Error + Send + Sync>);
+
+impl CliError {
+    fn chain(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        let first: &(dyn std::error::Error + 'static) = self.0.as_ref();
+        std::iter::successors(Some(first), |e| e.source())
+    }
+    fn source_ref(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // thiserror messages already include their `#[source]` text when transparent; only
+        // print causes that add something.
+        self.0.source().filter(|s| !self.0.to_string().contains(&s.to_string()))
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(Box::new(e))
+    }
+}
+
+pub fn usage(msg: impl Into<String>) -> CliError {
+    CliError(msg.into().into())
+}
+
+fn run(args: cli::Cli) -> Result<(), CliError> {
+    match args.command {
+        cli::Command::Demo(d) => demo::run(args.data.as_deref(), d),
+        cli::Command::Import(i) => import::run(&cli::data_dir(args.data.as_deref())?, i),
+        cli::Command::Sql(s) => sql::run(&cli::data_dir(args.data.as_deref())?, s),
+        cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
+    }
+}
