@@ -55,7 +55,10 @@ pub struct TableDef {
 
 impl TableDef {
     pub fn column(&self, name: &str) -> Option<(usize, &ColumnDef)> {
-        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 }
 
@@ -71,25 +74,65 @@ const fn col(name: &'static str, ty: ColumnType, nullable: bool, doc: &'static s
 use ColumnType::*;
 
 const READINGS: &[ColumnDef] = &[
-    col("meter_id", Utf8, false, "meter number from the collection system"),
+    col(
+        "meter_id",
+        Utf8,
+        false,
+        "meter number from the collection system",
+    ),
     col("ts", TimestampMs, false, "UTC start of the interval"),
-    col("interval_s", Int64, false, "interval length in seconds (900, 1800, 3600, 86400…)"),
-    col("kwh", Float64, false, "energy in the interval, kWh; negative = export (net metering)"),
-    col("quality", Utf8, false, "raw | validated | estimated | edited"),
-    col("source", Utf8, false, "where it came from: file name, mqtt topic, generator"),
+    col(
+        "interval_s",
+        Int64,
+        false,
+        "interval length in seconds (900, 1800, 3600, 86400…)",
+    ),
+    col(
+        "kwh",
+        Float64,
+        false,
+        "energy in the interval, kWh; negative = export (net metering)",
+    ),
+    col(
+        "quality",
+        Utf8,
+        false,
+        "raw | validated | estimated | edited",
+    ),
+    col(
+        "source",
+        Utf8,
+        false,
+        "where it came from: file name, mqtt topic, generator",
+    ),
 ];
 
 const AREA_SUPPLY: &[ColumnDef] = &[
     col("area_id", Utf8, false, "transformer area (台区)"),
     col("ts", TimestampMs, false, "UTC start of the interval"),
     col("interval_s", Int64, false, "interval length in seconds"),
-    col("kwh", Float64, false, "energy through the area's supply (总表) meter, kWh"),
-    col("quality", Utf8, false, "raw | validated | estimated | edited"),
+    col(
+        "kwh",
+        Float64,
+        false,
+        "energy through the area's supply (总表) meter, kWh",
+    ),
+    col(
+        "quality",
+        Utf8,
+        false,
+        "raw | validated | estimated | edited",
+    ),
     col("source", Utf8, false, "origin of the row"),
 ];
 
 const SERIES: &[ColumnDef] = &[
-    col("series_id", Utf8, false, "e.g. weather.temp_c.north, price.spot.cny_mwh, ett.OT"),
+    col(
+        "series_id",
+        Utf8,
+        false,
+        "e.g. weather.temp_c.north, price.spot.cny_mwh, ett.OT",
+    ),
     col("ts", TimestampMs, false, "UTC instant of the value"),
     col("value", Float64, false, "the value, in the series' unit"),
     col("source", Utf8, false, "origin of the row"),
@@ -99,9 +142,24 @@ const METERS: &[ColumnDef] = &[
     col("meter_id", Utf8, false, "meter number"),
     col("customer_id", Utf8, true, "customer the meter bills"),
     col("area_id", Utf8, true, "transformer area the meter hangs on"),
-    col("tz", Utf8, true, "IANA time zone of the meter's local times (default: the lake's)"),
-    col("interval_s", Int64, true, "nominal reading interval in seconds"),
-    col("multiplier", Float64, true, "CT/PT ratio applied to the register"),
+    col(
+        "tz",
+        Utf8,
+        true,
+        "IANA time zone of the meter's local times (default: the lake's)",
+    ),
+    col(
+        "interval_s",
+        Int64,
+        true,
+        "nominal reading interval in seconds",
+    ),
+    col(
+        "multiplier",
+        Float64,
+        true,
+        "CT/PT ratio applied to the register",
+    ),
     col("meter_type", Utf8, true, "single_phase | three_phase | ct"),
     col("install_date", Date, true, "installation date"),
     col("status", Utf8, true, "active | removed"),
@@ -111,18 +169,33 @@ const CUSTOMERS: &[ColumnDef] = &[
     col("customer_id", Utf8, false, "customer (account) number"),
     col("name", Utf8, true, "personal: name"),
     col("phone", Utf8, true, "personal: phone"),
-    col("id_number", Utf8, true, "personal: national ID / business licence"),
+    col(
+        "id_number",
+        Utf8,
+        true,
+        "personal: national ID / business licence",
+    ),
     col("address", Utf8, true, "personal: address"),
     col("region", Utf8, true, "region (county / district)"),
     col("area_id", Utf8, true, "transformer area"),
-    col("customer_class", Utf8, true, "residential | commercial | industrial"),
+    col(
+        "customer_class",
+        Utf8,
+        true,
+        "residential | commercial | industrial",
+    ),
     col("industry", Utf8, true, "industry or household"),
     col("tariff", Utf8, true, "tariff id (see tariffs)"),
     col("contract_kw", Float64, true, "contracted capacity, kW"),
     col("lat", Float64, true, "latitude"),
     col("lon", Float64, true, "longitude"),
     col("open_date", Date, true, "account opened"),
-    col("close_date", Date, true, "account closed (churned or moved)"),
+    col(
+        "close_date",
+        Date,
+        true,
+        "account closed (churned or moved)",
+    ),
     col("status", Utf8, true, "active | closed | suspended"),
 ];
 
@@ -141,15 +214,50 @@ const TARIFFS: &[ColumnDef] = &[
     col("kind", Utf8, false, "flat | tiered | tou"),
     col("customer_class", Utf8, true, "who it applies to"),
     col("effective_from", Date, false, "first day in force"),
-    col("effective_to", Date, true, "first day no longer in force (exclusive); null = open"),
-    col("component", Utf8, false, "flat | tier1, tier2… | peak, flat, valley, sharp"),
+    col(
+        "effective_to",
+        Date,
+        true,
+        "first day no longer in force (exclusive); null = open",
+    ),
+    col(
+        "component",
+        Utf8,
+        false,
+        "flat | tier1, tier2… | peak, flat, valley, sharp",
+    ),
     col("tier_basis", Utf8, true, "tiers: monthly | annual"),
-    col("tier_upper_kwh", Float64, true, "tiers: upper bound of the tier's kWh (null = no bound)"),
-    col("months", Utf8, true, "tou: months the window applies, e.g. 1-12 or 6-9"),
+    col(
+        "tier_upper_kwh",
+        Float64,
+        true,
+        "tiers: upper bound of the tier's kWh (null = no bound)",
+    ),
+    col(
+        "months",
+        Utf8,
+        true,
+        "tou: months the window applies, e.g. 1-12 or 6-9",
+    ),
     col("day_type", Utf8, true, "tou: all | weekday | holiday"),
-    col("start_min", Int64, true, "tou: window start, minutes after local midnight"),
-    col("end_min", Int64, true, "tou: window end (exclusive), minutes after local midnight"),
-    col("price_e4", Int64, false, "price in 1/10000 yuan per kWh (0.4883 yuan = 4883)"),
+    col(
+        "start_min",
+        Int64,
+        true,
+        "tou: window start, minutes after local midnight",
+    ),
+    col(
+        "end_min",
+        Int64,
+        true,
+        "tou: window end (exclusive), minutes after local midnight",
+    ),
+    col(
+        "price_e4",
+        Int64,
+        false,
+        "price in 1/10000 yuan per kWh (0.4883 yuan = 4883)",
+    ),
 ];
 
 const BILLS: &[ColumnDef] = &[
@@ -170,7 +278,12 @@ const PAYMENTS: &[ColumnDef] = &[
     col("customer_id", Utf8, false, "customer"),
     col("paid_at", TimestampMs, false, "UTC instant of payment"),
     col("amount_fen", Int64, false, "amount, fen"),
-    col("channel", Utf8, true, "hall | app | web | bank | wechat | alipay"),
+    col(
+        "channel",
+        Utf8,
+        true,
+        "hall | app | web | bank | wechat | alipay",
+    ),
 ];
 
 const WORK_ORDERS: &[ColumnDef] = &[
@@ -178,11 +291,31 @@ const WORK_ORDERS: &[ColumnDef] = &[
     col("customer_id", Utf8, true, "customer"),
     col("created_at", TimestampMs, false, "opened (UTC)"),
     col("closed_at", TimestampMs, true, "closed (UTC)"),
-    col("channel", Utf8, true, "hall | phone_95598 | app | web | wechat"),
-    col("kind", Utf8, true, "complaint | request | consultation | repair | praise"),
-    col("category", Utf8, true, "billing | outage | metering | service_attitude | new_connection | tariff | other"),
+    col(
+        "channel",
+        Utf8,
+        true,
+        "hall | phone_95598 | app | web | wechat",
+    ),
+    col(
+        "kind",
+        Utf8,
+        true,
+        "complaint | request | consultation | repair | praise",
+    ),
+    col(
+        "category",
+        Utf8,
+        true,
+        "billing | outage | metering | service_attitude | new_connection | tariff | other",
+    ),
     col("language", Utf8, true, "zh | en"),
-    col("text", Utf8, true, "what the customer said (written or transcribed)"),
+    col(
+        "text",
+        Utf8,
+        true,
+        "what the customer said (written or transcribed)",
+    ),
     col("staff_id", Utf8, true, "handler"),
     col("status", Utf8, true, "open | closed"),
 ];
@@ -190,7 +323,12 @@ const WORK_ORDERS: &[ColumnDef] = &[
 const SURVEYS: &[ColumnDef] = &[
     col("survey_id", Utf8, false, "survey response"),
     col("customer_id", Utf8, true, "customer"),
-    col("order_id", Utf8, true, "work order the survey follows, if any"),
+    col(
+        "order_id",
+        Utf8,
+        true,
+        "work order the survey follows, if any",
+    ),
     col("staff_id", Utf8, true, "staff member rated, if any"),
     col("channel", Utf8, true, "channel of the contact surveyed"),
     col("ts", TimestampMs, false, "answered (UTC)"),
@@ -203,8 +341,18 @@ const CHANNEL_EVENTS: &[ColumnDef] = &[
     col("event_id", Utf8, false, "event"),
     col("customer_id", Utf8, false, "customer"),
     col("ts", TimestampMs, false, "UTC instant"),
-    col("channel", Utf8, false, "hall | phone_95598 | app | web | wechat"),
-    col("action", Utf8, true, "pay | query_bill | report_outage | complaint | apply | login"),
+    col(
+        "channel",
+        Utf8,
+        false,
+        "hall | phone_95598 | app | web | wechat",
+    ),
+    col(
+        "action",
+        Utf8,
+        true,
+        "pay | query_bill | report_outage | complaint | apply | login",
+    ),
     col("duration_s", Int64, true, "time spent / waited, seconds"),
 ];
 
@@ -213,7 +361,12 @@ const STAFF: &[ColumnDef] = &[
     col("name", Utf8, true, "personal: name"),
     col("region", Utf8, true, "region served"),
     col("hall_id", Utf8, true, "service hall, if hall-based"),
-    col("role", Utf8, true, "agent_95598 | hall_clerk | inspector | field_engineer"),
+    col(
+        "role",
+        Utf8,
+        true,
+        "agent_95598 | hall_clerk | inspector | field_engineer",
+    ),
     col("hire_date", Date, true, "hired"),
 ];
 
@@ -229,14 +382,24 @@ const SERVICE_HALLS: &[ColumnDef] = &[
 const RELATIONS: &[ColumnDef] = &[
     col("src_customer_id", Utf8, false, "from"),
     col("dst_customer_id", Utf8, false, "to"),
-    col("kind", Utf8, false, "referral | neighbour | family | social"),
+    col(
+        "kind",
+        Utf8,
+        false,
+        "referral | neighbour | family | social",
+    ),
     col("weight", Float64, true, "strength of the tie"),
     col("since", Date, true, "first seen"),
 ];
 
 const PRODUCTS: &[ColumnDef] = &[
     col("customer_id", Utf8, false, "customer"),
-    col("product", Utf8, false, "e_billing | tou_plan | ev_charging | rooftop_solar | smart_home"),
+    col(
+        "product",
+        Utf8,
+        false,
+        "e_billing | tou_plan | ev_charging | rooftop_solar | smart_home",
+    ),
     col("start_date", Date, false, "adopted"),
     col("end_date", Date, true, "dropped"),
 ];
@@ -244,7 +407,12 @@ const PRODUCTS: &[ColumnDef] = &[
 const HOLIDAYS: &[ColumnDef] = &[
     col("day", Date, false, "local calendar day"),
     col("name", Utf8, true, "holiday name"),
-    col("kind", Utf8, false, "holiday | workday_swap (an official working weekend day)"),
+    col(
+        "kind",
+        Utf8,
+        false,
+        "holiday | workday_swap (an official working weekend day)",
+    ),
 ];
 
 const METER_LABELS: &[ColumnDef] = &[
@@ -270,34 +438,175 @@ macro_rules! table {
 
 /// Every table of the lake.
 pub static TABLES: &[TableDef] = &[
-    table!("readings", Series, READINGS, ["meter_id", "interval_s", "ts"], Partitioning::MonthOf("ts"), [],
-        "interval energy of every meter, every interval length in one table"),
-    table!("area_supply", Series, AREA_SUPPLY, ["area_id", "interval_s", "ts"], Partitioning::MonthOf("ts"), [],
-        "energy delivered into each transformer area by its supply meter"),
-    table!("series", Series, SERIES, ["series_id", "ts"], Partitioning::None, [],
-        "external series: weather, prices, economic indicators, any wide hourly data"),
-    table!("meters", Records, METERS, ["meter_id"], Partitioning::None, [], "meter archive"),
-    table!("customers", Records, CUSTOMERS, ["customer_id"], Partitioning::None,
-        ["name", "phone", "id_number", "address"], "customer archive"),
-    table!("areas", Records, AREAS, ["area_id"], Partitioning::None, [], "transformer areas (台区)"),
-    table!("tariffs", Records, TARIFFS, ["tariff", "effective_from", "component", "months", "day_type", "start_min"],
-        Partitioning::None, [], "effective-dated tiered and time-of-use tariff components"),
-    table!("bills", Records, BILLS, ["bill_id"], Partitioning::None, [], "monthly bills"),
-    table!("payments", Records, PAYMENTS, ["payment_id"], Partitioning::None, [], "payments against bills"),
-    table!("work_orders", Records, WORK_ORDERS, ["order_id"], Partitioning::None, [],
-        "service work orders and complaints (95598, halls, app, web)"),
-    table!("surveys", Records, SURVEYS, ["survey_id"], Partitioning::None, [], "satisfaction survey answers"),
-    table!("channel_events", Records, CHANNEL_EVENTS, ["event_id"], Partitioning::None, [],
-        "customer interactions by channel"),
-    table!("staff", Records, STAFF, ["staff_id"], Partitioning::None, ["name"], "service staff"),
-    table!("service_halls", Records, SERVICE_HALLS, ["hall_id"], Partitioning::None, [], "service halls"),
-    table!("relations", Records, RELATIONS, ["src_customer_id", "dst_customer_id", "kind"], Partitioning::None, [],
-        "referral / interaction graph between customers"),
-    table!("products", Records, PRODUCTS, ["customer_id", "product", "start_date"], Partitioning::None, [],
-        "product and service adoptions (e-billing, ToU plan, EV charging, rooftop solar…)"),
-    table!("holidays", Records, HOLIDAYS, ["day"], Partitioning::None, [], "public holidays and swapped working days"),
-    table!("meter_labels", Records, METER_LABELS, ["meter_id", "label", "source"], Partitioning::None, [],
-        "known labels of meters (e.g. SGCC theft FLAG)"),
+    table!(
+        "readings",
+        Series,
+        READINGS,
+        ["meter_id", "interval_s", "ts"],
+        Partitioning::MonthOf("ts"),
+        [],
+        "interval energy of every meter, every interval length in one table"
+    ),
+    table!(
+        "area_supply",
+        Series,
+        AREA_SUPPLY,
+        ["area_id", "interval_s", "ts"],
+        Partitioning::MonthOf("ts"),
+        [],
+        "energy delivered into each transformer area by its supply meter"
+    ),
+    table!(
+        "series",
+        Series,
+        SERIES,
+        ["series_id", "ts"],
+        Partitioning::None,
+        [],
+        "external series: weather, prices, economic indicators, any wide hourly data"
+    ),
+    table!(
+        "meters",
+        Records,
+        METERS,
+        ["meter_id"],
+        Partitioning::None,
+        [],
+        "meter archive"
+    ),
+    table!(
+        "customers",
+        Records,
+        CUSTOMERS,
+        ["customer_id"],
+        Partitioning::None,
+        ["name", "phone", "id_number", "address"],
+        "customer archive"
+    ),
+    table!(
+        "areas",
+        Records,
+        AREAS,
+        ["area_id"],
+        Partitioning::None,
+        [],
+        "transformer areas (台区)"
+    ),
+    table!(
+        "tariffs",
+        Records,
+        TARIFFS,
+        [
+            "tariff",
+            "effective_from",
+            "component",
+            "months",
+            "day_type",
+            "start_min"
+        ],
+        Partitioning::None,
+        [],
+        "effective-dated tiered and time-of-use tariff components"
+    ),
+    table!(
+        "bills",
+        Records,
+        BILLS,
+        ["bill_id"],
+        Partitioning::None,
+        [],
+        "monthly bills"
+    ),
+    table!(
+        "payments",
+        Records,
+        PAYMENTS,
+        ["payment_id"],
+        Partitioning::None,
+        [],
+        "payments against bills"
+    ),
+    table!(
+        "work_orders",
+        Records,
+        WORK_ORDERS,
+        ["order_id"],
+        Partitioning::None,
+        [],
+        "service work orders and complaints (95598, halls, app, web)"
+    ),
+    table!(
+        "surveys",
+        Records,
+        SURVEYS,
+        ["survey_id"],
+        Partitioning::None,
+        [],
+        "satisfaction survey answers"
+    ),
+    table!(
+        "channel_events",
+        Records,
+        CHANNEL_EVENTS,
+        ["event_id"],
+        Partitioning::None,
+        [],
+        "customer interactions by channel"
+    ),
+    table!(
+        "staff",
+        Records,
+        STAFF,
+        ["staff_id"],
+        Partitioning::None,
+        ["name"],
+        "service staff"
+    ),
+    table!(
+        "service_halls",
+        Records,
+        SERVICE_HALLS,
+        ["hall_id"],
+        Partitioning::None,
+        [],
+        "service halls"
+    ),
+    table!(
+        "relations",
+        Records,
+        RELATIONS,
+        ["src_customer_id", "dst_customer_id", "kind"],
+        Partitioning::None,
+        [],
+        "referral / interaction graph between customers"
+    ),
+    table!(
+        "products",
+        Records,
+        PRODUCTS,
+        ["customer_id", "product", "start_date"],
+        Partitioning::None,
+        [],
+        "product and service adoptions (e-billing, ToU plan, EV charging, rooftop solar…)"
+    ),
+    table!(
+        "holidays",
+        Records,
+        HOLIDAYS,
+        ["day"],
+        Partitioning::None,
+        [],
+        "public holidays and swapped working days"
+    ),
+    table!(
+        "meter_labels",
+        Records,
+        METER_LABELS,
+        ["meter_id", "label", "source"],
+        Partitioning::None,
+        [],
+        "known labels of meters (e.g. SGCC theft FLAG)"
+    ),
 ];
 
 /// Looks a table up by name.
@@ -332,6 +641,46 @@ mod tests {
 
     #[test]
     fn unknown_table_error_names_it() {
-        assert!(table("readingz").unwrap_err().to_string().contains("readingz"));
+        assert!(
+            table("readingz")
+                .unwrap_err()
+                .to_string()
+                .contains("readingz")
+        );
     }
+}
+
+/// The catalog as Markdown, for `docs/data-model.md` (kept in step by a test).
+pub fn markdown() -> String {
+    let mut s = String::new();
+    for t in TABLES {
+        s.push_str(&format!("### `{}`\n\n{}.\n\n", t.name, t.doc));
+        let part = match t.partitioning {
+            Partitioning::None => "not partitioned".to_string(),
+            Partitioning::MonthOf(c) => format!("partitioned by UTC month of `{c}`"),
+        };
+        s.push_str(&format!("Natural key: ({}); {part}", t.key.join(", ")));
+        if !t.personal.is_empty() {
+            s.push_str(&format!("; personal data: {}", t.personal.join(", ")));
+        }
+        s.push_str(".\n\n| column | type | null | meaning |\n|---|---|---|---|\n");
+        for c in t.columns {
+            let ty = match c.ty {
+                ColumnType::Utf8 => "text",
+                ColumnType::Int64 => "int64",
+                ColumnType::Float64 => "float64",
+                ColumnType::Bool => "bool",
+                ColumnType::Date => "date",
+                ColumnType::TimestampMs => "timestamp(ms, UTC)",
+            };
+            s.push_str(&format!(
+                "| `{}` | {ty} | {} | {} |\n",
+                c.name,
+                if c.nullable { "yes" } else { "no" },
+                c.doc.replace('|', "\\|")
+            ));
+        }
+        s.push('\n');
+    }
+    s
 }

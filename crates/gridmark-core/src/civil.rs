@@ -66,7 +66,9 @@ impl Cursor<'_> {
     fn number(&mut self, max_digits: usize) -> Option<i64> {
         let start = self.i;
         let mut v: i64 = 0;
-        while self.i < self.b.len() && self.i - start < max_digits && self.b[self.i].is_ascii_digit()
+        while self.i < self.b.len()
+            && self.i - start < max_digits
+            && self.b[self.i].is_ascii_digit()
         {
             v = v * 10 + (self.b[self.i] - b'0') as i64;
             self.i += 1;
@@ -140,7 +142,10 @@ pub fn parse_timestamp(text: &[u8]) -> Option<ParsedTimestamp> {
     let days = date_part(&mut c)?;
     let mut ms = days * MS_PER_DAY;
     if c.done() {
-        return Some(ParsedTimestamp { wall_ms: ms, offset_s: None });
+        return Some(ParsedTimestamp {
+            wall_ms: ms,
+            offset_s: None,
+        });
     }
     if !(c.eat(b'T') || c.eat(b' ')) {
         return None;
@@ -195,7 +200,10 @@ pub fn parse_timestamp(text: &[u8]) -> Option<ParsedTimestamp> {
         }
         Some(_) => return None,
     };
-    c.done().then_some(ParsedTimestamp { wall_ms: ms, offset_s })
+    c.done().then_some(ParsedTimestamp {
+        wall_ms: ms,
+        offset_s,
+    })
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a UTC instant in milliseconds.
@@ -241,12 +249,23 @@ mod tests {
     fn parses_the_layouts_utilities_export() {
         let p = parse_timestamp(b"2025-01-01T00:15:00+08:00").unwrap();
         assert_eq!(p.offset_s, Some(8 * 3600));
-        assert_eq!(p.utc_ms().unwrap(), (20_089 * 86_400 + 15 * 60 - 8 * 3600) * 1000);
+        assert_eq!(
+            p.utc_ms().unwrap(),
+            (20_089 * 86_400 + 15 * 60 - 8 * 3600) * 1000
+        );
         let n = parse_timestamp(b"2025/1/1 0:15").unwrap();
         assert_eq!(n.offset_s, None);
         assert_eq!(n.wall_ms, (20_089 * 86_400 + 15 * 60) * 1000);
-        assert_eq!(parse_timestamp(b"2025-01-01 00:15:00Z").unwrap().offset_s, Some(0));
-        assert_eq!(parse_timestamp(b"2025-01-01T00:00:00.5-0530").unwrap().offset_s, Some(-19800));
+        assert_eq!(
+            parse_timestamp(b"2025-01-01 00:15:00Z").unwrap().offset_s,
+            Some(0)
+        );
+        assert_eq!(
+            parse_timestamp(b"2025-01-01T00:00:00.5-0530")
+                .unwrap()
+                .offset_s,
+            Some(-19800)
+        );
         assert_eq!(
             parse_timestamp(b"\"2011-01-01 00:15:00\"").unwrap().wall_ms,
             (days_from_civil(2011, 1, 1) * 86_400 + 900) * 1000
@@ -267,7 +286,11 @@ mod tests {
             b"2025-01-01T",
             b"\xff\xfe",
         ] {
-            assert!(parse_timestamp(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_timestamp(bad).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert!(parse_date(b"2024-02-29").is_some());
     }

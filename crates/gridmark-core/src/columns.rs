@@ -1,8 +1,8 @@
 //! Owned columnar rows for small and medium tables (archives, bills, work orders…), filled by
 //! generators and generic readers and turned into Arrow by the lake.
 
-use crate::catalog::{ColumnType, TableDef};
 use crate::CoreError;
+use crate::catalog::{ColumnType, TableDef};
 
 /// One column's values. Dates are days since 1970-01-01; timestamps are UTC milliseconds.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,10 @@ pub enum CoreError {
     #[error("local time {local} does not exist in {tz} (the clocks jump over it)")]
     NonexistentLocalTime { local: String, tz: String },
     #[error("cannot parse `{value}` as {expected}")]
-    Parse { value: String, expected: &'static str },
+    Parse {
+        value: String,
+        expected: &'static str,
+    },
     #[error("column `{column}`: {reason}")]
     Column { column: String, reason: String },
 }

@@ -110,7 +110,10 @@ mod tests {
         let mut r = LocalResolver::new(parse_tz("Asia/Shanghai").unwrap());
         let w = wall(2025, 7, 1, 12, 0);
         assert_eq!(r.resolve(w), LocalInstant::Single(w - 8 * 3_600_000));
-        assert_eq!(r.resolve(w + 60_000), LocalInstant::Single(w + 60_000 - 8 * 3_600_000));
+        assert_eq!(
+            r.resolve(w + 60_000),
+            LocalInstant::Single(w + 60_000 - 8 * 3_600_000)
+        );
     }
 
     #[test]
@@ -119,10 +122,7 @@ mod tests {
         // 2025-03-30 01:30 does not exist; 2025-10-26 01:30 happens twice.
         assert_eq!(r.resolve(wall(2025, 3, 30, 1, 30)), LocalInstant::Missing);
         let w = wall(2025, 10, 26, 1, 30);
-        assert_eq!(
-            r.resolve(w),
-            LocalInstant::Ambiguous(w - 3_600_000, w)
-        );
+        assert_eq!(r.resolve(w), LocalInstant::Ambiguous(w - 3_600_000, w));
         // Outside the transitions the cache answers.
         let s = wall(2025, 6, 1, 10, 0);
         assert_eq!(r.resolve(s), LocalInstant::Single(s - 3_600_000));

@@ -55,7 +55,10 @@ pub fn split_line<'a>(line: &'a [u8], sep: u8, out: &mut Vec<Cow<'a, [u8]>>) -> 
                 Some(_) => return Err("text after a closing quote".into()),
             }
         } else {
-            let end = line[i..].iter().position(|&b| b == sep).map_or(line.len(), |p| i + p);
+            let end = line[i..]
+                .iter()
+                .position(|&b| b == sep)
+                .map_or(line.len(), |p| i + p);
             out.push(Cow::Borrowed(&line[i..end]));
             if end == line.len() {
                 return Ok(());
@@ -106,12 +109,18 @@ mod tests {
     fn split(s: &str, sep: u8) -> Result<Vec<String>, String> {
         let mut out = Vec::new();
         split_line(s.as_bytes(), sep, &mut out)?;
-        Ok(out.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect())
+        Ok(out
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect())
     }
 
     #[test]
     fn splits_quoted_fields() {
-        assert_eq!(split("a,\"b,c\",\"d\"\"e\",", b',').unwrap(), ["a", "b,c", "d\"e", ""]);
+        assert_eq!(
+            split("a,\"b,c\",\"d\"\"e\",", b',').unwrap(),
+            ["a", "b,c", "d\"e", ""]
+        );
         assert_eq!(split("\"\";\"MT_001\"", b';').unwrap(), ["", "MT_001"]);
         assert!(split("a,\"b", b',').is_err());
         assert!(split("a,\"b\"x", b',').is_err());
@@ -131,6 +140,13 @@ mod tests {
         let recs: Vec<(u64, String)> = records(text)
             .map(|(n, r)| (n, String::from_utf8_lossy(r).into_owned()))
             .collect();
-        assert_eq!(recs, vec![(1, "id,text".into()), (2, "1,\"two\nlines\"".into()), (4, "2,plain".into())]);
+        assert_eq!(
+            recs,
+            vec![
+                (1, "id,text".into()),
+                (2, "1,\"two\nlines\"".into()),
+                (4, "2,plain".into())
+            ]
+        );
     }
 }

@@ -29,7 +29,10 @@ pub enum IngestError {
         first: String,
     },
     #[error("option {option}: {reason}")]
-    Option { option: &'static str, reason: String },
+    Option {
+        option: &'static str,
+        reason: String,
+    },
     #[error(transparent)]
     Lake(#[from] gridmark_lake::LakeError),
     #[error(transparent)]

@@ -99,7 +99,10 @@ impl Progress for NoProgress {
     fn update(&self, _: &str, _: u64, _: u64) {}
 }
 
-fn meter_zones(lake: &Lake, writer: &gridmark_lake::Writer) -> Result<HashMap<String, Tz>, IngestError> {
+fn meter_zones(
+    lake: &Lake,
+    writer: &gridmark_lake::Writer,
+) -> Result<HashMap<String, Tz>, IngestError> {
     let mut zones = HashMap::new();
     let table = catalog::table("meters")?;
     let schema = arrow_schema(table);
@@ -135,20 +138,40 @@ pub fn import(
     let started = Instant::now();
     let def = catalog::table(table)?;
     if files.is_empty() {
-        return Err(IngestError::Option { option: "FILE", reason: "give at least one file to import".into() });
+        return Err(IngestError::Option {
+            option: "FILE",
+            reason: "give at least one file to import".into(),
+        });
     }
-    let explicit_tz = opts.tz.as_deref().map(gridmark_core::tz::parse_tz).transpose()?;
+    let explicit_tz = opts
+        .tz
+        .as_deref()
+        .map(gridmark_core::tz::parse_tz)
+        .transpose()?;
     let lake_tz = gridmark_core::tz::parse_tz(&lake.settings().default_tz)?;
     let mut writer = lake.writer(clock)?;
-    let meter_tz = if def.name == "readings" { meter_zones(lake, &writer)? } else { HashMap::new() };
-    let mut report = ImportReport { table: def.name.to_string(), ..Default::default() };
+    let meter_tz = if def.name == "readings" {
+        meter_zones(lake, &writer)?
+    } else {
+        HashMap::new()
+    };
+    let mut report = ImportReport {
+        table: def.name.to_string(),
+        ..Default::default()
+    };
     for path in files {
-        let meta = std::fs::metadata(path).map_err(|source| IngestError::Io { path: path.clone(), source })?;
+        let meta = std::fs::metadata(path).map_err(|source| IngestError::Io {
+            path: path.clone(),
+            source,
+        })?;
         if meta.is_dir() {
             return Err(error::format_err(path, "is a folder; give the files in it"));
         }
         let mut file = FileReport {
-            file: path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            file: path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             table: def.name.to_string(),
             bytes: meta.len(),
             hash: source::hash_file(path)?,
@@ -160,16 +183,35 @@ pub fn import(
             continue;
         }
         let container = source::sniff(path)?;
-        let default_tz = explicit_tz.unwrap_or(if opts.format == Requested::LclDaily || looks_like_lcl(path) {
-            chrono_tz::Europe::London
-        } else {
-            lake_tz
-        });
-        let time = TimeContext { default_tz, meter_tz: if explicit_tz.is_some() { HashMap::new() } else { meter_tz.clone() } };
+        let default_tz = explicit_tz.unwrap_or(
+            if opts.format == Requested::LclDaily || looks_like_lcl(path) {
+                chrono_tz::Europe::London
+            } else {
+                lake_tz
+            },
+        );
+        let time = TimeContext {
+            default_tz,
+            meter_tz: if explicit_tz.is_some() {
+                HashMap::new()
+            } else {
+                meter_tz.clone()
+            },
+        };
         let labels = match def.kind {
             TableKind::Series => {
                 let mut stage = SeriesStage::new(def);
-                let labels = series::import_file(&mut writer, &mut stage, def, path, container, opts, &time, &mut file, progress)?;
+                let labels = series::import_file(
+                    &mut writer,
+                    &mut stage,
+                    def,
+                    path,
+                    container,
+                    opts,
+                    &time,
+                    &mut file,
+                    progress,
+                )?;
                 check_rejects(path, &file, opts)?;
                 let (stored, dups, conflicts) = stage.finish(&mut writer, &mut file)?;
                 file.accepted = stored;
@@ -221,28 +263,40 @@ pub fn import(
 
 fn looks_like_lcl(path: &std::path::Path) -> bool {
     // LCL daily files carry no zone; peek at the header to default to Europe/London.
-    let Ok(c) = source::sniff(path) else { return false };
+    let Ok(c) = source::sniff(path) else {
+        return false;
+    };
     if c == Container::Parquet {
         return false;
     }
-    let Ok(r) = source::open_text(path, c) else { return false };
+    let Ok(r) = source::open_text(path, c) else {
+        return false;
+    };
     let mut reader = source::ChunkReader::new(path, r, 1 << 16);
     match reader.next_chunk() {
-        Ok(Some(chunk)) => source::lines(&chunk)
-            .next()
-            .is_some_and(|(_, l)| l.starts_with(b"LCLid") && memchr::memmem::find(l, b"energy_sum").is_some()),
+        Ok(Some(chunk)) => source::lines(&chunk).next().is_some_and(|(_, l)| {
+            l.starts_with(b"LCLid") && memchr::memmem::find(l, b"energy_sum").is_some()
+        }),
         _ => false,
     }
 }
 
-fn check_rejects(path: &std::path::Path, file: &FileReport, opts: &ImportOptions) -> Result<(), IngestError> {
+fn check_rejects(
+    path: &std::path::Path,
+    file: &FileReport,
+    opts: &ImportOptions,
+) -> Result<(), IngestError> {
     if file.rows_read > 0 && file.rejected as f64 > opts.max_reject_ratio * file.rows_read as f64 {
         return Err(IngestError::TooManyRejects {
             path: path.to_path_buf(),
             rejected: file.rejected,
             read: file.rows_read,
             allowed: opts.max_reject_ratio * 100.0,
-            first: file.rejects.first().map(|r| r.to_string()).unwrap_or_default(),
+            first: file
+                .rejects
+                .first()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
         });
     }
     Ok(())
@@ -262,7 +316,12 @@ impl SeriesLoader {
         let def = catalog::table(table)?;
         Ok(Self {
             stage: SeriesStage::new(def),
-            report: FileReport { file: source.to_string(), table: def.name.to_string(), format: "generated".into(), ..Default::default() },
+            report: FileReport {
+                file: source.to_string(),
+                table: def.name.to_string(),
+                format: "generated".into(),
+                ..Default::default()
+            },
             seq: 0,
             source: source.to_string(),
         })
@@ -283,7 +342,11 @@ impl SeriesLoader {
             chunk.push(id, t, interval_s, v);
         }
         self.report.rows_read += chunk.len() as u64;
-        let opts = series::stage::RouteOptions { interval_s, ts_at_end: false, unit: Unit::AsIs };
+        let opts = series::stage::RouteOptions {
+            interval_s,
+            ts_at_end: false,
+            unit: Unit::AsIs,
+        };
         self.stage.route(writer, chunk, &opts, &self.source)?;
         Ok(())
     }
@@ -298,7 +361,11 @@ impl SeriesLoader {
 }
 
 /// Stores owned rows of a records table (deduplicated on its natural key) in the next commit.
-pub fn store_rows(writer: &mut gridmark_lake::Writer, rows: &Rows, source: &str) -> Result<FileReport, IngestError> {
+pub fn store_rows(
+    writer: &mut gridmark_lake::Writer,
+    rows: &Rows,
+    source: &str,
+) -> Result<FileReport, IngestError> {
     let mut report = FileReport {
         file: source.to_string(),
         table: rows.table.name.to_string(),
@@ -307,7 +374,10 @@ pub fn store_rows(writer: &mut gridmark_lake::Writer, rows: &Rows, source: &str)
         ..Default::default()
     };
     if rows.table.kind == TableKind::Series {
-        return Err(IngestError::Option { option: "table", reason: format!("{} is an interval table; use SeriesLoader", rows.table.name) });
+        return Err(IngestError::Option {
+            option: "table",
+            reason: format!("{} is an interval table; use SeriesLoader", rows.table.name),
+        });
     }
     let (stored, dups, conflicts) = records::store(writer, rows, &mut report)?;
     report.accepted = stored;

@@ -13,10 +13,10 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use gridmark_core::Rows;
 use gridmark_core::catalog::{ColumnType, TableDef};
 use gridmark_core::civil;
 use gridmark_core::columns::Value;
-use gridmark_core::Rows;
 use gridmark_lake::{Writer, arrow_schema, rows_to_batch};
 use std::collections::HashMap;
 use std::io::Read;
@@ -25,11 +25,7 @@ use std::path::Path;
 /// Largest archive file read whole (interval data streams; archives do not need to).
 const MAX_RECORDS_FILE: u64 = 8 << 30;
 
-fn parse_cell(
-    ty: ColumnType,
-    text: &str,
-    resolver: &mut TimeResolver,
-) -> Result<Value, String> {
+fn parse_cell(ty: ColumnType, text: &str, resolver: &mut TimeResolver) -> Result<Value, String> {
     let t = text.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("null") {
         return Ok(Value::Null);
@@ -65,8 +61,15 @@ fn parse_cell(
 }
 
 /// Maps input column names onto catalog columns; errors when a required column is absent.
-fn map_columns(table: &TableDef, names: &[String], path: &Path) -> Result<(Vec<Option<usize>>, Vec<String>), IngestError> {
-    let norm: Vec<String> = names.iter().map(|n| n.trim().trim_matches('"').to_ascii_lowercase()).collect();
+fn map_columns(
+    table: &TableDef,
+    names: &[String],
+    path: &Path,
+) -> Result<(Vec<Option<usize>>, Vec<String>), IngestError> {
+    let norm: Vec<String> = names
+        .iter()
+        .map(|n| n.trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
     let map: Vec<Option<usize>> = table
         .columns
         .iter()
@@ -114,20 +117,34 @@ pub(crate) fn read_file(
     if container == Container::Parquet {
         report.format = "parquet".into();
         let file = std::fs::File::open(path).at(path)?;
-        let perr = |source| IngestError::Parquet { path: path.into(), source };
+        let perr = |source| IngestError::Parquet {
+            path: path.into(),
+            source,
+        };
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
-        let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<String> = builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let (map, ignored) = map_columns(table, &names, path)?;
         report.ignored_columns = ignored;
         let mut row_no = 0u64;
         for batch in builder.build().map_err(perr)? {
-            let batch = batch.map_err(|source| IngestError::Arrow { path: path.into(), source })?;
+            let batch = batch.map_err(|source| IngestError::Arrow {
+                path: path.into(),
+                source,
+            })?;
             let texts = map
                 .iter()
                 .map(|m| {
                     m.map(|i| compute::cast(batch.column(i), &DataType::Utf8))
                         .transpose()
-                        .map_err(|source| IngestError::Arrow { path: path.into(), source })
+                        .map_err(|source| IngestError::Arrow {
+                            path: path.into(),
+                            source,
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             for r in 0..batch.num_rows() {
@@ -135,24 +152,42 @@ pub(crate) fn read_file(
                 report.rows_read += 1;
                 let cells: Vec<Option<&str>> = texts
                     .iter()
-                    .map(|t| t.as_ref().and_then(|a| {
-                        let s = a.as_string::<i32>();
-                        (!s.is_null(r)).then(|| s.value(r))
-                    }))
+                    .map(|t| {
+                        t.as_ref().and_then(|a| {
+                            let s = a.as_string::<i32>();
+                            (!s.is_null(r)).then(|| s.value(r))
+                        })
+                    })
                     .collect();
-                push_row(&mut rows, table, &cells, &mut resolver, &source, row_no, report);
+                push_row(
+                    &mut rows,
+                    table,
+                    &cells,
+                    &mut resolver,
+                    &source,
+                    row_no,
+                    report,
+                );
             }
         }
         return Ok(rows);
     }
     let meta = std::fs::metadata(path).at(path)?;
     if meta.len() > MAX_RECORDS_FILE {
-        return Err(format_err(path, format!("is larger than {} GiB; split it", MAX_RECORDS_FILE >> 30)));
+        return Err(format_err(
+            path,
+            format!("is larger than {} GiB; split it", MAX_RECORDS_FILE >> 30),
+        ));
     }
     let mut text = Vec::new();
     open_text(path, container)?
         .read_to_end(&mut text)
-        .map_err(|e| format_err(path, format!("cannot be read to the end ({e}); is it truncated?")))?;
+        .map_err(|e| {
+            format_err(
+                path,
+                format!("cannot be read to the end ({e}); is it truncated?"),
+            )
+        })?;
     let body = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&text);
     let first_non_space = body.iter().find(|b| !b.is_ascii_whitespace());
     if first_non_space == Some(&b'{') {
@@ -167,11 +202,21 @@ pub(crate) fn read_file(
             let obj = match serde_json::from_slice::<serde_json::Value>(line) {
                 Ok(serde_json::Value::Object(o)) => o,
                 Ok(_) => {
-                    report.reject(Reject { file: source.clone(), line: n, field: None, reason: "is not a JSON object".into() });
+                    report.reject(Reject {
+                        file: source.clone(),
+                        line: n,
+                        field: None,
+                        reason: "is not a JSON object".into(),
+                    });
                     continue;
                 }
                 Err(e) => {
-                    report.reject(Reject { file: source.clone(), line: n, field: None, reason: format!("is not valid JSON ({e})") });
+                    report.reject(Reject {
+                        file: source.clone(),
+                        line: n,
+                        field: None,
+                        reason: format!("is not valid JSON ({e})"),
+                    });
                     continue;
                 }
             };
@@ -212,8 +257,15 @@ pub(crate) fn read_file(
     }
     let sep = detect_separator(header);
     let mut fields = Vec::new();
-    split_line(header, sep, &mut fields).map_err(|e| IngestError::Line { path: path.into(), line: 1, reason: e })?;
-    let names: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    split_line(header, sep, &mut fields).map_err(|e| IngestError::Line {
+        path: path.into(),
+        line: 1,
+        reason: e,
+    })?;
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
     let (map, ignored) = map_columns(table, &names, path)?;
     report.ignored_columns = ignored;
     for (n, rec) in recs {
@@ -222,7 +274,12 @@ pub(crate) fn read_file(
         }
         report.rows_read += 1;
         if let Err(e) = split_line(rec, sep, &mut fields) {
-            report.reject(Reject { file: source.clone(), line: n, field: None, reason: e });
+            report.reject(Reject {
+                file: source.clone(),
+                line: n,
+                field: None,
+                reason: e,
+            });
             continue;
         }
         if fields.len() != names.len() {
@@ -230,7 +287,11 @@ pub(crate) fn read_file(
                 file: source.clone(),
                 line: n,
                 field: None,
-                reason: format!("has {} fields, the header has {}", fields.len(), names.len()),
+                reason: format!(
+                    "has {} fields, the header has {}",
+                    fields.len(),
+                    names.len()
+                ),
             });
             continue;
         }
@@ -278,25 +339,43 @@ fn push_row(
             Some(text) => match parse_cell(c.ty, text, resolver) {
                 Ok(v) => v,
                 Err(e) => {
-                    report.reject(Reject { file: file.into(), line, field: Some(c.name.into()), reason: e });
+                    report.reject(Reject {
+                        file: file.into(),
+                        line,
+                        field: Some(c.name.into()),
+                        reason: e,
+                    });
                     return;
                 }
             },
         };
         if matches!(v, Value::Null) && !c.nullable {
-            report.reject(Reject { file: file.into(), line, field: Some(c.name.into()), reason: "is empty but required".into() });
+            report.reject(Reject {
+                file: file.into(),
+                line,
+                field: Some(c.name.into()),
+                reason: "is empty but required".into(),
+            });
             return;
         }
         values.push(v);
     }
     if let Err(e) = rows.push(values) {
-        report.reject(Reject { file: file.into(), line, field: None, reason: e.to_string() });
+        report.reject(Reject {
+            file: file.into(),
+            line,
+            field: None,
+            reason: e.to_string(),
+        });
         return;
     }
     report.accepted += 1;
 }
 
-fn row_strings(batch: &RecordBatch, cols: &[usize]) -> Result<Vec<String>, datafusion::arrow::error::ArrowError> {
+fn row_strings(
+    batch: &RecordBatch,
+    cols: &[usize],
+) -> Result<Vec<String>, datafusion::arrow::error::ArrowError> {
     let opts = FormatOptions::default().with_null("\u{0}");
     let fmts = cols
         .iter()
@@ -322,9 +401,16 @@ pub(crate) fn store(
     let table = rows.table;
     let schema = arrow_schema(table);
     let batch = rows_to_batch(rows)?;
-    let key_cols: Vec<usize> = table.key.iter().map(|k| schema.index_of(k).expect("key column")).collect();
+    let key_cols: Vec<usize> = table
+        .key
+        .iter()
+        .map(|k| schema.index_of(k).expect("key column"))
+        .collect();
     let all_cols: Vec<usize> = (0..schema.fields().len()).collect();
-    let arrow_err = |source| IngestError::Arrow { path: table.name.into(), source };
+    let arrow_err = |source| IngestError::Arrow {
+        path: table.name.into(),
+        source,
+    };
     let mut seen: HashMap<String, String> = HashMap::new();
     let root = writer.lake().root().to_path_buf();
     if let Some(state) = writer.pending().table(table.name).cloned() {

@@ -66,7 +66,10 @@ pub struct FileReport {
 impl FileReport {
     pub fn reject(&mut self, r: Reject) {
         self.rejected += 1;
-        *self.rejects_by_reason.entry(reason_class(&r.reason)).or_default() += 1;
+        *self
+            .rejects_by_reason
+            .entry(reason_class(&r.reason))
+            .or_default() += 1;
         if self.rejects.len() < MAX_REJECT_DETAILS {
             self.rejects.push(r);
         }
@@ -133,7 +136,15 @@ impl fmt::Display for ImportReport {
             writeln!(
                 f,
                 "{} ({}, {} bytes) → {}: {} read, {} accepted, {} rejected, {} duplicates, {} conflicts",
-                r.file, r.format, r.bytes, r.table, r.rows_read, r.accepted, r.rejected, r.duplicates, r.conflicts
+                r.file,
+                r.format,
+                r.bytes,
+                r.table,
+                r.rows_read,
+                r.accepted,
+                r.rejected,
+                r.duplicates,
+                r.conflicts
             )?;
             if r.empty_cells > 0 {
                 writeln!(f, "  {} empty cells (no reading) skipped", r.empty_cells)?;
@@ -151,10 +162,18 @@ impl fmt::Display for ImportReport {
                 writeln!(f, "  {rej}")?;
             }
             if r.rejects.len() > 10 {
-                writeln!(f, "  … {} more in the JSON report (--json)", r.rejected - 10)?;
+                writeln!(
+                    f,
+                    "  … {} more in the JSON report (--json)",
+                    r.rejected - 10
+                )?;
             }
             for c in r.conflict_examples.iter().take(5) {
-                writeln!(f, "  conflict {}: kept {}, dropped {}", c.key, c.kept, c.dropped)?;
+                writeln!(
+                    f,
+                    "  conflict {}: kept {}, dropped {}",
+                    c.key, c.kept, c.dropped
+                )?;
             }
         }
         if self.committed {

@@ -148,7 +148,10 @@ impl ChunkReader {
                     return Err(IngestError::Line {
                         path: self.path.clone(),
                         line: self.next_line,
-                        reason: format!("line is longer than {} MiB without a line break; is this a text file of the expected layout?", MAX_LINE >> 20),
+                        reason: format!(
+                            "line is longer than {} MiB without a line break; is this a text file of the expected layout?",
+                            MAX_LINE >> 20
+                        ),
                     });
                 }
                 None => continue,
@@ -157,8 +160,8 @@ impl ChunkReader {
         if data.is_empty() {
             return Ok(None);
         }
-        let lines = memchr::memchr_iter(b'\n', &data).count() as u64
-            + u64::from(!data.ends_with(b"\n"));
+        let lines =
+            memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(!data.ends_with(b"\n"));
         let chunk = Chunk {
             seq: self.seq,
             first_line: self.next_line,
@@ -173,9 +176,12 @@ impl ChunkReader {
 /// Iterates the lines of a chunk with their numbers, without the line break (and `\r`).
 pub fn lines(chunk: &Chunk) -> impl Iterator<Item = (u64, &[u8])> {
     let data = chunk.data.strip_suffix(b"\n").unwrap_or(&chunk.data);
-    data.split(|&b| b == b'\n')
-        .enumerate()
-        .map(move |(i, l)| (chunk.first_line + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
+    data.split(|&b| b == b'\n').enumerate().map(move |(i, l)| {
+        (
+            chunk.first_line + i as u64,
+            l.strip_suffix(b"\r").unwrap_or(l),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -202,7 +208,11 @@ mod tests {
     #[test]
     fn an_endless_line_is_refused() {
         let text = vec![b'x'; MAX_LINE + 10];
-        let mut r = ChunkReader::new(Path::new("big.csv"), Box::new(std::io::Cursor::new(text)), 1 << 20);
+        let mut r = ChunkReader::new(
+            Path::new("big.csv"),
+            Box::new(std::io::Cursor::new(text)),
+            1 << 20,
+        );
         let e = r.next_chunk().unwrap_err().to_string();
         assert!(e.contains("big.csv") && e.contains("line 1"), "{e}");
     }

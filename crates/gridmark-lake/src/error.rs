@@ -9,12 +9,18 @@ pub enum LakeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a gridmark lake (no gridmark.json); create one with `gridmark demo` or `gridmark import`")]
+    #[error(
+        "{path} is not a gridmark lake (no gridmark.json); create one with `gridmark demo` or `gridmark import`"
+    )]
     NotALake { path: PathBuf },
     #[error("{path}: corrupt lake metadata: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error("{path}: lake format {found} is newer than this gridmark understands ({supported})")]
-    TooNew { path: PathBuf, found: u32, supported: u32 },
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("parquet {path}: {source}")]
     Parquet {
         path: PathBuf,

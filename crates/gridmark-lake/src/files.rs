@@ -19,7 +19,9 @@ const ROW_GROUP_ROWS: usize = 1 << 20;
 
 fn properties(schema: &SchemaRef) -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("level 1 is valid"),
+        ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by("gridmark".to_string());
@@ -27,7 +29,9 @@ fn properties(schema: &SchemaRef) -> WriterProperties {
         let path = ColumnPath::from(f.name().as_str());
         match f.data_type() {
             // Timestamps step by a fixed interval: delta encoding stores them in a few bits.
-            DataType::Timestamp(_, _) | DataType::Int64 if f.name() == "ts" || f.name().ends_with("_at") => {
+            DataType::Timestamp(_, _) | DataType::Int64
+                if f.name() == "ts" || f.name().ends_with("_at") =>
+            {
                 b = b
                     .set_column_dictionary_enabled(path.clone(), false)
                     .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
@@ -105,7 +109,9 @@ impl ParquetSink {
             return Ok(());
         }
         if let Some(i) = self.ts_col
-            && let Some(ts) = batch.column(i).as_primitive_opt::<TimestampMillisecondType>()
+            && let Some(ts) = batch
+                .column(i)
+                .as_primitive_opt::<TimestampMillisecondType>()
         {
             if let Some(lo) = compute::min(ts) {
                 self.min_ts = Some(self.min_ts.map_or(lo, |m| m.min(lo)));
@@ -129,10 +135,12 @@ impl ParquetSink {
             }
         }
         self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).map_err(|source| LakeError::Parquet {
-            path: self.abs.clone(),
-            source,
-        })
+        self.writer
+            .write(batch)
+            .map_err(|source| LakeError::Parquet {
+                path: self.abs.clone(),
+                source,
+            })
     }
 
     /// Closes the file, fsyncs it and returns its entry.
@@ -145,10 +153,7 @@ impl ParquetSink {
                 path: abs.clone(),
                 source,
             })?;
-        let file = buf
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .at(&abs)?;
+        let file = buf.into_inner().map_err(|e| e.into_error()).at(&abs)?;
         file.sync_all().at(&abs)?;
         let bytes = file.metadata().at(&abs)?.len();
         Ok(FileEntry {
@@ -165,10 +170,12 @@ impl ParquetSink {
 }
 
 /// Writes batches to a new file in one go (see [`ParquetSink`]).
-pub fn write_parquet(mut sink: ParquetSink, batches: &[RecordBatch]) -> Result<FileEntry, LakeError> {
+pub fn write_parquet(
+    mut sink: ParquetSink,
+    batches: &[RecordBatch],
+) -> Result<FileEntry, LakeError> {
     for b in batches {
         sink.write(b)?;
     }
     sink.finish()
 }
-

@@ -4,8 +4,8 @@ use crate::error::IoContext;
 use crate::files::ParquetSink;
 use crate::schema::arrow_schema;
 use crate::{FileEntry, LakeError, Snapshot};
-use gridmark_core::catalog::{Partitioning, TableDef};
 use gridmark_core::Clock;
+use gridmark_core::catalog::{Partitioning, TableDef};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -127,7 +127,10 @@ impl Lake {
         for entry in entries {
             let name = entry.at(&dir)?.file_name();
             let name = name.to_string_lossy();
-            if let Some(v) = name.strip_suffix(".json").and_then(|s| s.parse::<u64>().ok()) {
+            if let Some(v) = name
+                .strip_suffix(".json")
+                .and_then(|s| s.parse::<u64>().ok())
+            {
                 versions.push(v);
             }
         }
@@ -136,7 +139,10 @@ impl Lake {
     }
 
     fn read_snapshot(&self, version: u64) -> Result<Snapshot, LakeError> {
-        let path = self.root.join(COMMITS_DIR).join(format!("{version:020}.json"));
+        let path = self
+            .root
+            .join(COMMITS_DIR)
+            .join(format!("{version:020}.json"));
         let bytes = fs::read(&path).at(&path)?;
         serde_json::from_slice(&bytes).map_err(|e| LakeError::Corrupt {
             path,
@@ -240,7 +246,11 @@ impl Writer<'_> {
         self.written.push(abs.clone());
         let ts_col = match table.partitioning {
             Partitioning::MonthOf(c) => Some(c),
-            Partitioning::None => table.columns.iter().find(|c| c.name == "ts").map(|c| c.name),
+            Partitioning::None => table
+                .columns
+                .iter()
+                .find(|c| c.name == "ts")
+                .map(|c| c.name),
         };
         ParquetSink::create(
             abs,

@@ -20,7 +20,9 @@ pub use views::VIEWS;
 
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use gridmark_core::catalog::TABLES;
 use gridmark_lake::{Lake, Snapshot, arrow_schema};
@@ -59,7 +61,10 @@ pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionConte
     let ctx = SessionContext::new_with_config(config);
     for def in TABLES {
         let schema = arrow_schema(def);
-        let files = snapshot.table(def.name).map(|t| t.files.as_slice()).unwrap_or_default();
+        let files = snapshot
+            .table(def.name)
+            .map(|t| t.files.as_slice())
+            .unwrap_or_default();
         if files.is_empty() {
             ctx.register_table(def.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
             continue;
@@ -68,8 +73,8 @@ pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionConte
             .iter()
             .map(|f| ListingTableUrl::parse(lake.abs(&f.path).to_string_lossy()))
             .collect::<Result<Vec<_>, _>>()?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet");
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(schema);

@@ -4,7 +4,10 @@
 
 use crate::SqlError;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use datafusion::arrow::datatypes::{
+    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type,
+    UInt16Type, UInt32Type, UInt64Type,
+};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::execution::SendableRecordBatchStream;
@@ -36,7 +39,8 @@ fn json_value(col: &ArrayRef, fmt: &ArrayFormatter, row: usize) -> serde_json::V
     }
     macro_rules! num {
         ($t:ty) => {
-            serde_json::Number::from_f64(col.as_primitive::<$t>().value(row) as f64).map_or(Value::Null, Value::Number)
+            serde_json::Number::from_f64(col.as_primitive::<$t>().value(row) as f64)
+                .map_or(Value::Null, Value::Number)
         };
     }
     macro_rules! int {
@@ -77,14 +81,21 @@ impl TextSink<'_> {
         let io = |e: std::io::Error| SqlError::Output(e.to_string());
         let schema = batch.schema();
         if self.format == OutputFormat::Csv && !self.header_done {
-            let names: Vec<String> = schema.fields().iter().map(|f| csv_field(f.name()).into_owned()).collect();
+            let names: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| csv_field(f.name()).into_owned())
+                .collect();
             writeln!(self.out, "{}", names.join(",")).map_err(io)?;
             self.header_done = true;
         }
         for r in 0..batch.num_rows() {
             match self.format {
                 OutputFormat::Csv => {
-                    let cells: Vec<String> = fmts.iter().map(|f| csv_field(&f.value(r).to_string()).into_owned()).collect();
+                    let cells: Vec<String> = fmts
+                        .iter()
+                        .map(|f| csv_field(&f.value(r).to_string()).into_owned())
+                        .collect();
                     writeln!(self.out, "{}", cells.join(",")).map_err(io)?;
                 }
                 _ => {
@@ -92,7 +103,8 @@ impl TextSink<'_> {
                     for (i, f) in schema.fields().iter().enumerate() {
                         obj.insert(f.name().clone(), json_value(batch.column(i), &fmts[i], r));
                     }
-                    serde_json::to_writer(&mut self.out, &obj).map_err(|e| SqlError::Output(e.to_string()))?;
+                    serde_json::to_writer(&mut self.out, &obj)
+                        .map_err(|e| SqlError::Output(e.to_string()))?;
                     self.out.write_all(b"\n").map_err(io)?;
                 }
             }
@@ -116,7 +128,10 @@ pub async fn write_stream(
     });
     let result = write_inner(&mut stream, format, tmp.as_deref(), max_rows).await;
     match (&result, out, tmp) {
-        (Ok(_), Some(p), Some(t)) => std::fs::rename(&t, p).map_err(|source| SqlError::Io { path: p.into(), source })?,
+        (Ok(_), Some(p), Some(t)) => std::fs::rename(&t, p).map_err(|source| SqlError::Io {
+            path: p.into(),
+            source,
+        })?,
         (Err(_), _, Some(t)) => {
             let _ = std::fs::remove_file(t);
         }
@@ -132,7 +147,12 @@ async fn write_inner(
     max_rows: usize,
 ) -> Result<u64, SqlError> {
     let mut rows = 0u64;
-    let create = |p: &Path| std::fs::File::create(p).map_err(|source| SqlError::Io { path: p.into(), source });
+    let create = |p: &Path| {
+        std::fs::File::create(p).map_err(|source| SqlError::Io {
+            path: p.into(),
+            source,
+        })
+    };
     match format {
         OutputFormat::Parquet => {
             let Some(p) = path else {
@@ -173,7 +193,11 @@ async fn write_inner(
             let io = |e: std::io::Error| SqlError::Output(e.to_string());
             writeln!(out, "{text}").map_err(io)?;
             if rows as usize > kept {
-                writeln!(out, "({rows} rows, first {kept} shown; use --format csv or --out for all)").map_err(io)?;
+                writeln!(
+                    out,
+                    "({rows} rows, first {kept} shown; use --format csv or --out for all)"
+                )
+                .map_err(io)?;
             } else {
                 writeln!(out, "({rows} rows)").map_err(io)?;
             }
@@ -183,7 +207,11 @@ async fn write_inner(
                 Some(p) => Box::new(std::io::BufWriter::new(create(p)?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            let mut sink = TextSink { out, format, header_done: false };
+            let mut sink = TextSink {
+                out,
+                format,
+                header_done: false,
+            };
             while let Some(b) = stream.next().await {
                 let b = b?;
                 rows += b.num_rows() as u64;
@@ -191,10 +219,17 @@ async fn write_inner(
             }
             if format == OutputFormat::Csv && !sink.header_done {
                 let schema = stream.schema();
-                let names: Vec<String> = schema.fields().iter().map(|f| csv_field(f.name()).into_owned()).collect();
-                writeln!(sink.out, "{}", names.join(",")).map_err(|e| SqlError::Output(e.to_string()))?;
+                let names: Vec<String> = schema
+                    .fields()
+                    .iter()
+                    .map(|f| csv_field(f.name()).into_owned())
+                    .collect();
+                writeln!(sink.out, "{}", names.join(","))
+                    .map_err(|e| SqlError::Output(e.to_string()))?;
             }
-            sink.out.flush().map_err(|e| SqlError::Output(e.to_string()))?;
+            sink.out
+                .flush()
+                .map_err(|e| SqlError::Output(e.to_string()))?;
         }
     }
     Ok(rows)

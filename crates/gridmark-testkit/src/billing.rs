@@ -50,7 +50,17 @@ pub fn tariff_rows(cal: &Calendar) -> Vec<TariffRow> {
     let base = days_from_civil(2020, 1, 1);
     let change = change_day(cal);
     let mut rows = Vec::new();
-    let mut row = |tariff, name, kind, class, from, to, component, tier: Option<f64>, months, window: Option<(i64, i64)>, price| {
+    let mut row = |tariff,
+                   name,
+                   kind,
+                   class,
+                   from,
+                   to,
+                   component,
+                   tier: Option<f64>,
+                   months,
+                   window: Option<(i64, i64)>,
+                   price| {
         rows.push(TariffRow {
             tariff,
             name,
@@ -69,38 +79,275 @@ pub fn tariff_rows(cal: &Calendar) -> Vec<TariffRow> {
         })
     };
     let (rt, rn) = ("RES_TIER", "居民阶梯电价 residential tiered");
-    row(rt, rn, "tiered", "residential", base, None, "tier1", Some(230.0), None, None, 5283);
-    row(rt, rn, "tiered", "residential", base, None, "tier2", Some(400.0), None, None, 5783);
-    row(rt, rn, "tiered", "residential", base, None, "tier3", None, None, None, 8283);
+    row(
+        rt,
+        rn,
+        "tiered",
+        "residential",
+        base,
+        None,
+        "tier1",
+        Some(230.0),
+        None,
+        None,
+        5283,
+    );
+    row(
+        rt,
+        rn,
+        "tiered",
+        "residential",
+        base,
+        None,
+        "tier2",
+        Some(400.0),
+        None,
+        None,
+        5783,
+    );
+    row(
+        rt,
+        rn,
+        "tiered",
+        "residential",
+        base,
+        None,
+        "tier3",
+        None,
+        None,
+        None,
+        8283,
+    );
     let (tt, tn) = ("RES_TOU", "居民峰谷电价 residential time-of-use");
     let all = Some("1-12");
-    row(tt, tn, "tou", "residential", base, None, "valley", None, all, Some((0, 480)), 2883);
-    row(tt, tn, "tou", "residential", base, None, "peak", None, all, Some((480, 1320)), 5683);
-    row(tt, tn, "tou", "residential", base, None, "valley", None, all, Some((1320, 1440)), 2883);
-    row("COM_FLAT", "一般工商业单一制 commercial flat", "flat", "commercial", base, None, "flat", None, None, None, 7300);
+    row(
+        tt,
+        tn,
+        "tou",
+        "residential",
+        base,
+        None,
+        "valley",
+        None,
+        all,
+        Some((0, 480)),
+        2883,
+    );
+    row(
+        tt,
+        tn,
+        "tou",
+        "residential",
+        base,
+        None,
+        "peak",
+        None,
+        all,
+        Some((480, 1320)),
+        5683,
+    );
+    row(
+        tt,
+        tn,
+        "tou",
+        "residential",
+        base,
+        None,
+        "valley",
+        None,
+        all,
+        Some((1320, 1440)),
+        2883,
+    );
+    row(
+        "COM_FLAT",
+        "一般工商业单一制 commercial flat",
+        "flat",
+        "commercial",
+        base,
+        None,
+        "flat",
+        None,
+        None,
+        None,
+        7300,
+    );
     // ToU windows: [valley, peak, flat] outside summer, plus sharp in July–August.
     let mut tou = |tariff, name, class, from, to, p: [i64; 4]| {
         let (sharp, peak, flat, valley) = (p[0], p[1], p[2], p[3]);
         let other = Some("1-6,9-12");
         let summer = Some("7-8");
         for months in [other, summer] {
-            row(tariff, name, "tou", class, from, to, "valley", None, months, Some((0, 480)), valley);
-            row(tariff, name, "tou", class, from, to, "valley", None, months, Some((1320, 1440)), valley);
-            row(tariff, name, "tou", class, from, to, "flat", None, months, Some((660, 780)), flat);
-            row(tariff, name, "tou", class, from, to, "flat", None, months, Some((1140, 1320)), flat);
+            row(
+                tariff,
+                name,
+                "tou",
+                class,
+                from,
+                to,
+                "valley",
+                None,
+                months,
+                Some((0, 480)),
+                valley,
+            );
+            row(
+                tariff,
+                name,
+                "tou",
+                class,
+                from,
+                to,
+                "valley",
+                None,
+                months,
+                Some((1320, 1440)),
+                valley,
+            );
+            row(
+                tariff,
+                name,
+                "tou",
+                class,
+                from,
+                to,
+                "flat",
+                None,
+                months,
+                Some((660, 780)),
+                flat,
+            );
+            row(
+                tariff,
+                name,
+                "tou",
+                class,
+                from,
+                to,
+                "flat",
+                None,
+                months,
+                Some((1140, 1320)),
+                flat,
+            );
         }
-        row(tariff, name, "tou", class, from, to, "peak", None, other, Some((480, 660)), peak);
-        row(tariff, name, "tou", class, from, to, "peak", None, other, Some((780, 1140)), peak);
-        row(tariff, name, "tou", class, from, to, "peak", None, summer, Some((480, 600)), peak);
-        row(tariff, name, "tou", class, from, to, "sharp", None, summer, Some((600, 660)), sharp);
-        row(tariff, name, "tou", class, from, to, "peak", None, summer, Some((780, 840)), peak);
-        row(tariff, name, "tou", class, from, to, "sharp", None, summer, Some((840, 960)), sharp);
-        row(tariff, name, "tou", class, from, to, "peak", None, summer, Some((960, 1140)), peak);
+        row(
+            tariff,
+            name,
+            "tou",
+            class,
+            from,
+            to,
+            "peak",
+            None,
+            other,
+            Some((480, 660)),
+            peak,
+        );
+        row(
+            tariff,
+            name,
+            "tou",
+            class,
+            from,
+            to,
+            "peak",
+            None,
+            other,
+            Some((780, 1140)),
+            peak,
+        );
+        row(
+            tariff,
+            name,
+            "tou",
+            class,
+            from,
+            to,
+            "peak",
+            None,
+            summer,
+            Some((480, 600)),
+            peak,
+        );
+        row(
+            tariff,
+            name,
+            "tou",
+            class,
+            from,
+            to,
+            "sharp",
+            None,
+            summer,
+            Some((600, 660)),
+            sharp,
+        );
+        row(
+            tariff,
+            name,
+            "tou",
+            class,
+            from,
+            to,
+            "peak",
+            None,
+            summer,
+            Some((780, 840)),
+            peak,
+        );
+        row(
+            tariff,
+            name,
+            "tou",
+            class,
+            from,
+            to,
+            "sharp",
+            None,
+            summer,
+            Some((840, 960)),
+            sharp,
+        );
+        row(
+            tariff,
+            name,
+            "tou",
+            class,
+            from,
+            to,
+            "peak",
+            None,
+            summer,
+            Some((960, 1140)),
+            peak,
+        );
     };
     let cn = "一般工商业峰谷电价 commercial time-of-use";
-    tou("COM_TOU", cn, "commercial", base, Some(change), [12890, 10740, 6850, 3120]);
-    tou("COM_TOU", cn, "commercial", change, None, [13650, 11380, 7160, 3120]);
-    tou("IND_TOU", "大工业峰谷电价 industrial time-of-use", "industrial", base, None, [11850, 9870, 6120, 2750]);
+    tou(
+        "COM_TOU",
+        cn,
+        "commercial",
+        base,
+        Some(change),
+        [12890, 10740, 6850, 3120],
+    );
+    tou(
+        "COM_TOU",
+        cn,
+        "commercial",
+        change,
+        None,
+        [13650, 11380, 7160, 3120],
+    );
+    tou(
+        "IND_TOU",
+        "大工业峰谷电价 industrial time-of-use",
+        "industrial",
+        base,
+        None,
+        [11850, 9870, 6120, 2750],
+    );
     rows
 }
 
@@ -135,7 +382,13 @@ impl Priced {
     }
     /// The same bill with every component scaled (an estimated read).
     pub fn scaled(&self, ratio: f64) -> Priced {
-        Priced { parts: self.parts.iter().map(|&(c, k, p)| (c, (k as f64 * ratio).round() as i64, p)).collect() }
+        Priced {
+            parts: self
+                .parts
+                .iter()
+                .map(|&(c, k, p)| (c, (k as f64 * ratio).round() as i64, p))
+                .collect(),
+        }
     }
 }
 
@@ -147,7 +400,12 @@ pub fn version<'a>(rows: &'a [TariffRow], tariff: &str, day: i64) -> Vec<&'a Tar
 }
 
 /// Prices one month of per-slot recorded kWh (`slot_kwh[s]` = the month's sum at slot `s`).
-pub fn price_month(version: &[&TariffRow], month: u32, slot_kwh: &[f64], interval_min: u32) -> Priced {
+pub fn price_month(
+    version: &[&TariffRow],
+    month: u32,
+    slot_kwh: &[f64],
+    interval_min: u32,
+) -> Priced {
     let kind = version.first().map_or("flat", |r| r.kind);
     match kind {
         "tou" => {
@@ -166,16 +424,24 @@ pub fn price_month(version: &[&TariffRow], month: u32, slot_kwh: &[f64], interva
                     None => sums.push((r.component, *v, r.price_e4)),
                 }
             }
-            Priced { parts: sums.into_iter().map(|(c, k, p)| (c, centi(k), p)).collect() }
+            Priced {
+                parts: sums.into_iter().map(|(c, k, p)| (c, centi(k), p)).collect(),
+            }
         }
         "tiered" => {
             let mut left = centi(slot_kwh.iter().sum());
             let mut tiers: Vec<&&TariffRow> = version.iter().collect();
-            tiers.sort_by(|a, b| a.tier_upper.unwrap_or(f64::MAX).total_cmp(&b.tier_upper.unwrap_or(f64::MAX)));
+            tiers.sort_by(|a, b| {
+                a.tier_upper
+                    .unwrap_or(f64::MAX)
+                    .total_cmp(&b.tier_upper.unwrap_or(f64::MAX))
+            });
             let mut lower = 0;
             let mut parts = Vec::new();
             for t in tiers {
-                let upper = t.tier_upper.map_or(i64::MAX, |u| (u * 100.0).round() as i64);
+                let upper = t
+                    .tier_upper
+                    .map_or(i64::MAX, |u| (u * 100.0).round() as i64);
                 let take = left.min(upper - lower);
                 parts.push((t.component, take, t.price_e4));
                 left -= take;
@@ -185,7 +451,9 @@ pub fn price_month(version: &[&TariffRow], month: u32, slot_kwh: &[f64], interva
         }
         _ => {
             let p = version.first().map_or(0, |r| r.price_e4);
-            Priced { parts: vec![("flat", centi(slot_kwh.iter().sum()), p)] }
+            Priced {
+                parts: vec![("flat", centi(slot_kwh.iter().sum()), p)],
+            }
         }
     }
 }
@@ -248,7 +516,11 @@ pub fn bills_for(
         let recorded = priced.centi_kwh() as f64 / 100.0;
         let mut error = None;
         if !out.is_empty() && recorded > 1.0 && r.chance(0.012) {
-            let ratio = if r.chance(0.75) { r.range(1.6, 2.8) } else { r.range(0.25, 0.55) };
+            let ratio = if r.chance(0.75) {
+                r.range(1.6, 2.8)
+            } else {
+                r.range(0.25, 0.55)
+            };
             let ratio = (ratio * 100.0).round() / 100.0;
             priced = priced.scaled(ratio);
             error = Some(ratio);
@@ -281,10 +553,23 @@ fn days_in(y: i64, m: u32) -> i64 {
 
 /// Pays the customer's bills by habit, as seen on `as_of` (later payments do not exist yet);
 /// sets each bill's status.
-pub fn pay(seed: u64, c: &Customer, products: &[Option<Spell>; 5], bills: &mut [Bill], first_bill: usize, as_of: i64) -> Vec<Payment> {
+pub fn pay(
+    seed: u64,
+    c: &Customer,
+    products: &[Option<Spell>; 5],
+    bills: &mut [Bill],
+    first_bill: usize,
+    as_of: i64,
+) -> Vec<Payment> {
     let mut r = Rng::derive(seed, "payments", c.idx as u64);
     let mut out = Vec::new();
-    let digital = (c.digital + if products[E_BILLING].is_some() { 0.2 } else { 0.0 }).min(0.98);
+    let digital = (c.digital
+        + if products[E_BILLING].is_some() {
+            0.2
+        } else {
+            0.0
+        })
+    .min(0.98);
     let w = [
         (1.0 - digital) * 0.5,
         (1.0 - digital) * 0.5 + 0.03,
@@ -331,7 +616,11 @@ pub fn pay(seed: u64, c: &Customer, products: &[Option<Spell>; 5], bills: &mut [
             continue;
         }
         let partial = c.pay == PayHabit::NonPayer && r.chance(0.5);
-        let amount = if partial { (b.amount_fen as f64 * r.range(0.3, 0.7)).round() as i64 } else { b.amount_fen };
+        let amount = if partial {
+            (b.amount_fen as f64 * r.range(0.3, 0.7)).round() as i64
+        } else {
+            b.amount_fen
+        };
         let ts = local_midnight_utc(day) + r.int(8 * 3600, 22 * 3600) * 1000 + r.int(0, 999);
         out.push(Payment {
             id: String::new(),
@@ -341,7 +630,11 @@ pub fn pay(seed: u64, c: &Customer, products: &[Option<Spell>; 5], bills: &mut [
             amount_fen: amount,
             channel: CH[r.weighted(&w)],
         });
-        b.status = if amount >= b.amount_fen { "paid" } else { "partial" };
+        b.status = if amount >= b.amount_fen {
+            "paid"
+        } else {
+            "partial"
+        };
     }
     out
 }
@@ -360,7 +653,10 @@ mod tests {
         assert_eq!(p.centi_kwh(), 45_000);
         assert_eq!(p.amount_fen(), 26_124); // 261.235 yuan, rounded half up
         assert_eq!(change_day(&cal), days_from_civil(2025, 7, 1));
-        assert_eq!(version(&rows, "COM_TOU", days_from_civil(2025, 6, 30)).len(), 15);
+        assert_eq!(
+            version(&rows, "COM_TOU", days_from_civil(2025, 6, 30)).len(),
+            15
+        );
         assert!(version(&rows, "COM_TOU", days_from_civil(2025, 7, 1))[0].price_e4 > 0);
         assert!(month_in("1-6,9-12", 10) && !month_in("1-6,9-12", 7) && month_in("7-8", 8));
     }

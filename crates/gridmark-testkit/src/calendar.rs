@@ -78,7 +78,11 @@ pub fn holidays_of_year(y: i64) -> Vec<HolidayDef> {
     let mut span = |name: &'static str, from: (u32, u32), n: i64| {
         let d0 = days_from_civil(y, from.0, from.1);
         for i in 0..n {
-            out.push(HolidayDef { day: d0 + i, name, kind: "holiday" });
+            out.push(HolidayDef {
+                day: d0 + i,
+                name,
+                kind: "holiday",
+            });
         }
     };
     let swaps: &[(u32, u32, &'static str)] = match y {
@@ -145,7 +149,11 @@ pub fn holidays_of_year(y: i64) -> Vec<HolidayDef> {
         }
     };
     for &(m, d, name) in swaps {
-        out.push(HolidayDef { day: days_from_civil(y, m, d), name, kind: "workday_swap" });
+        out.push(HolidayDef {
+            day: days_from_civil(y, m, d),
+            name,
+            kind: "workday_swap",
+        });
     }
     out.sort_by_key(|h| h.day);
     out
@@ -214,11 +222,19 @@ impl Calendar {
                 None => DayType::Workday,
             };
             let sf = (day - spring_festival_day(year)).clamp(-400, 400);
-            if months.last().is_none_or(|m| m.month != month || m.year != year) {
+            if months
+                .last()
+                .is_none_or(|m| m.month != month || m.year != year)
+            {
                 if let Some(m) = months.last_mut() {
                     m.end = i;
                 }
-                months.push(Month { year, month, first: i, end: i + 1 });
+                months.push(Month {
+                    year,
+                    month,
+                    first: i,
+                    end: i + 1,
+                });
             }
             days.push(Day {
                 day,
@@ -234,7 +250,12 @@ impl Calendar {
         if let Some(m) = months.last_mut() {
             m.end = days.len();
         }
-        Calendar { start_day, days, months, holidays }
+        Calendar {
+            start_day,
+            days,
+            months,
+            holidays,
+        }
     }
 
     pub fn end_day(&self) -> i64 {

@@ -64,7 +64,14 @@ pub static REGIONS: [Region; 5] = [
         halls: 1,
         temp_offset: 0.4,
         code: "330109",
-        roads: &["市心中路", "金城路", "建设一路", "北干路", "萧绍路", "通惠路"],
+        roads: &[
+            "市心中路",
+            "金城路",
+            "建设一路",
+            "北干路",
+            "萧绍路",
+            "通惠路",
+        ],
     },
     Region {
         id: "yuhang",
@@ -201,19 +208,25 @@ pub fn generate(seed: u64, n: usize, cal: &Calendar) -> Geography {
     let mut per_region = [0usize; 5];
     while first < n {
         let size = (rng.int(30, 80) as usize).min(n - first);
-        let size = if n - first - size < 15 { n - first } else { size };
-        let region = rng.weighted(&shares);
+        let size = if n - first - size < 15 {
+            n - first
+        } else {
+            size
+        };
+        // the region furthest below its share gets the next area: proportional and stable
+        let k = areas.len() + 1;
+        let region = (0..REGIONS.len())
+            .max_by(|&a, &b| {
+                let da = shares[a] * k as f64 - per_region[a] as f64;
+                let db = shares[b] * k as f64 - per_region[b] as f64;
+                da.total_cmp(&db).then(b.cmp(&a))
+            })
+            .unwrap_or(0);
         per_region[region] += 1;
         let r = &REGIONS[region];
-        let k = areas.len() + 1;
         areas.push(Area {
             id: format!("A{k:04}"),
-            name: format!(
-                "{}{}{}号台区",
-                r.zh,
-                rng.pick(r.roads),
-                per_region[region]
-            ),
+            name: format!("{}{}{}号台区", r.zh, rng.pick(r.roads), per_region[region]),
             region,
             lat: r.lat + 0.035 * rng.normal(),
             lon: r.lon + 0.035 * rng.normal(),
@@ -232,7 +245,10 @@ pub fn generate(seed: u64, n: usize, cal: &Calendar) -> Geography {
         }
     }
     for a in &mut areas {
-        let kw: f64 = customers[a.first..a.end].iter().map(|c| c.contract_kw).sum();
+        let kw: f64 = customers[a.first..a.end]
+            .iter()
+            .map(|c| c.contract_kw)
+            .sum();
         let need = kw * 0.45;
         a.capacity_kva = *STD_KVA.iter().find(|&&k| k >= need).unwrap_or(&2500.0);
     }
@@ -251,7 +267,11 @@ pub fn generate(seed: u64, n: usize, cal: &Calendar) -> Geography {
             });
         }
     }
-    Geography { areas, halls, customers }
+    Geography {
+        areas,
+        halls,
+        customers,
+    }
 }
 
 fn customer(
@@ -272,7 +292,14 @@ fn customer(
     let (industry, shape) = match class {
         Class::Residential => ("household", Shape::Residential),
         Class::Commercial => {
-            let i = r.pick(&["retail", "restaurant", "office", "hotel", "school", "office"]);
+            let i = r.pick(&[
+                "retail",
+                "restaurant",
+                "office",
+                "hotel",
+                "school",
+                "office",
+            ]);
             let s = if matches!(i, "retail" | "restaurant" | "hotel") {
                 Shape::Retail
             } else {
@@ -339,15 +366,30 @@ fn customer(
     let (scale, cool, heat, contract_kw) = match class {
         Class::Residential => {
             let s = r.lognormal(7.5f64.ln(), 0.45);
-            (s, r.range(0.04, 0.11), r.range(0.02, 0.06), (s * 0.9).clamp(4.0, 20.0).round())
+            (
+                s,
+                r.range(0.04, 0.11),
+                r.range(0.02, 0.06),
+                (s * 0.9).clamp(4.0, 20.0).round(),
+            )
         }
         Class::Commercial => {
             let s = r.lognormal(120f64.ln(), 0.7);
-            (s, r.range(0.025, 0.06), r.range(0.01, 0.03), (s / 6.0).clamp(10.0, 400.0).round())
+            (
+                s,
+                r.range(0.025, 0.06),
+                r.range(0.01, 0.03),
+                (s / 6.0).clamp(10.0, 400.0).round(),
+            )
         }
         Class::Industrial => {
             let s = r.lognormal(2500f64.ln(), 0.8);
-            (s, r.range(0.003, 0.012), r.range(0.0, 0.006), (s / 14.0).clamp(100.0, 5000.0).round())
+            (
+                s,
+                r.range(0.003, 0.012),
+                r.range(0.0, 0.006),
+                (s / 14.0).clamp(100.0, 5000.0).round(),
+            )
         }
     };
     // New connections open during the period; ~5 % of the others churn before its end.
@@ -415,7 +457,11 @@ pub fn resident_id(code: &str, birth_day: i64, seq: u32) -> String {
     let (y, m, d) = civil_from_days(birth_day);
     let body = format!("{code}{y:04}{m:02}{d:02}{seq:03}");
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.bytes().zip(W).map(|(b, w)| (b - b'0') as u32 * w).sum();
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| (b - b'0') as u32 * w)
+        .sum();
     let check = b"10X98765432"[(sum % 11) as usize] as char;
     format!("{body}{check}")
 }
@@ -423,7 +469,9 @@ pub fn resident_id(code: &str, birth_day: i64, seq: u32) -> String {
 /// An 18-character unified social credit code (GB 32100) with a valid check character.
 pub fn credit_code(r: &mut Rng, region_code: &str) -> String {
     const CH: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const W: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const W: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     let mut body = format!("91{region_code}");
     for _ in 0..9 {
         body.push(CH[r.below(31) as usize] as char);
@@ -445,7 +493,10 @@ mod tests {
     #[test]
     fn id_numbers_are_well_formed() {
         // GB 11643 example: 11010519491231002X
-        assert_eq!(resident_id("110105", days_from_civil(1949, 12, 31), 2), "11010519491231002X");
+        assert_eq!(
+            resident_id("110105", days_from_civil(1949, 12, 31), 2),
+            "11010519491231002X"
+        );
         let mut r = Rng::new(1);
         let c = credit_code(&mut r, "330106");
         assert_eq!(c.len(), 18);

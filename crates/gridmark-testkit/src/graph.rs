@@ -15,7 +15,13 @@ pub struct Edge {
     pub since: i64,
 }
 
-pub const PRODUCTS: [&str; 5] = ["e_billing", "tou_plan", "ev_charging", "rooftop_solar", "smart_home"];
+pub const PRODUCTS: [&str; 5] = [
+    "e_billing",
+    "tou_plan",
+    "ev_charging",
+    "rooftop_solar",
+    "smart_home",
+];
 pub const E_BILLING: usize = 0;
 pub const TOU_PLAN: usize = 1;
 pub const EV: usize = 2;
@@ -77,10 +83,10 @@ const DEFS: [ProductDef; 5] = [
     // ev_charging: just introduced
     ProductDef {
         pre_weeks: 6,
-        p_pre: 0.0005,
-        q_pre: 0.03,
-        p_in: 0.0007,
-        q_in: 0.08,
+        p_pre: 0.002,
+        q_pre: 0.05,
+        p_in: 0.002,
+        q_in: 0.1,
         potential: 0.3,
         drop_in: 0.0,
         eligible: |c| c.class != Class::Industrial,
@@ -119,12 +125,22 @@ pub fn generate(seed: u64, geo: &Geography, cal: &Calendar) -> Social {
     let mut edges = Vec::new();
     let since = |rng: &mut Rng, a: &Customer, b: &Customer| {
         let lo = a.open_day.max(b.open_day);
-        let hi = if lo >= start { (lo + 120).min(end - 1) } else { start };
+        let hi = if lo >= start {
+            (lo + 120).min(end - 1)
+        } else {
+            start
+        };
         rng.int(lo, hi.max(lo))
     };
     let mut add = |edges: &mut Vec<Edge>, src: usize, dst: usize, kind, weight: f64, since: i64| {
         if src != dst && seen.insert((src.min(dst), src.max(dst), kind)) {
-            edges.push(Edge { src, dst, kind, weight: (weight * 100.0).round() / 100.0, since });
+            edges.push(Edge {
+                src,
+                dst,
+                kind,
+                weight: (weight * 100.0).round() / 100.0,
+                since,
+            });
         }
     };
     // neighbours within an area
@@ -210,7 +226,11 @@ fn diffuse(
         let mut week0 = start - def.pre_weeks * 7;
         while week0 < end {
             let in_period = week0 >= start;
-            let (pp, qq) = if in_period { (def.p_in, def.q_in) } else { (def.p_pre, def.q_pre) };
+            let (pp, qq) = if in_period {
+                (def.p_in, def.q_in)
+            } else {
+                (def.p_pre, def.q_pre)
+            };
             let snapshot = adopted.clone();
             for i in 0..n {
                 let c = &cs[i];
@@ -238,7 +258,10 @@ fn diffuse(
                 if rng.chance(pp + qq * share) {
                     adopted[i] = true;
                     let day = (week0 + rng.int(0, 6)).min(end - 1);
-                    out[i][p] = Some(Spell { start: day.max(c.open_day), end: None });
+                    out[i][p] = Some(Spell {
+                        start: day.max(c.open_day),
+                        end: None,
+                    });
                 }
             }
             week0 += 7;

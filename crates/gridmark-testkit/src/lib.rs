@@ -5,8 +5,18 @@
 //! (theft, meter faults, outages, bill errors).
 //!
 //! Same [`DemoConfig`] → byte-identical output: all randomness comes from named, seeded
-//! streams ([`rng`](crate) module), the math avoids the platform `libm`, nothing iterates a
-//! hash map, and worker threads only compute while the caller's callback runs in meter order.
+//! xoshiro256** streams (one per purpose and entity, so features do not shift each other), the
+//! transcendental math avoids the platform `libm`, nothing iterates a hash map, and worker
+//! threads only compute whole transformer areas while the caller's callback runs on the calling
+//! thread in meter order.
+//!
+//! Modules: `rng` (PRNG, deterministic ln/exp/sin, normal table), `calendar` (local days,
+//! official holidays and swapped working days), `weather` (daily temperature and PV clearness
+//! per region), `geography` (regions, areas, halls, the customer archive), `graph` (customer
+//! ties and Bass-like product diffusion), `load` (true consumption), `anomalies` (theft and
+//! meter faults on the recorded series), `billing` (tariffs, bills, payments), `service`
+//! (staff, work orders, surveys, channel events), `text` (names and free text, zh/en),
+//! `tables` (catalog rows).
 //!
 //! Conventions: dates are local (Asia/Shanghai) calendar days; timestamps are UTC ms, and a
 //! local day starts at 16:00 UTC of the day before. Reading `kwh` values are the meter's
@@ -35,7 +45,7 @@ mod weather;
 mod tests;
 
 use gridmark_core::Rows;
-use gridmark_core::civil::{format_utc, MS_PER_DAY};
+use gridmark_core::civil::{MS_PER_DAY, format_utc};
 use std::sync::mpsc;
 
 /// Size and seed of the demo utility.
@@ -52,7 +62,13 @@ pub struct DemoConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig { customers: 2000, days: 365, seed: 42, start_date: (2025, 1, 1), interval_min: 15 }
+        DemoConfig {
+            customers: 2000,
+            days: 365,
+            seed: 42,
+            start_date: (2025, 1, 1),
+            interval_min: 15,
+        }
     }
 }
 
@@ -129,7 +145,10 @@ enum Msg {
     AreaDone(Vec<f64>, f64),
 }
 
-pub(crate) fn generate_with_stats(config: &DemoConfig, mut readings: impl FnMut(MeterSeries)) -> (DemoUtility, Stats) {
+pub(crate) fn generate_with_stats(
+    config: &DemoConfig,
+    mut readings: impl FnMut(MeterSeries),
+) -> (DemoUtility, Stats) {
     assert!(
         config.interval_min > 0 && 1440 % config.interval_min == 0,
         "interval_min must divide a day"
@@ -144,7 +163,13 @@ pub(crate) fn generate_with_stats(config: &DemoConfig, mut readings: impl FnMut(
     let spd = shapes.spd;
     let outages = plan_outages(seed, &cal, &geo, &weather, spd);
     let norm = rng::normal_table();
-    let ctx = load::LoadCtx { seed, cal: &cal, weather: &weather, shapes: &shapes, norm: &norm };
+    let ctx = load::LoadCtx {
+        seed,
+        cal: &cal,
+        weather: &weather,
+        shapes: &shapes,
+        norm: &norm,
+    };
     let axis = anomalies::Axis {
         t0_ms: calendar::local_midnight_utc(cal.start_day),
         slot_ms: config.interval_min as i64 * 60_000,
@@ -155,10 +180,14 @@ pub(crate) fn generate_with_stats(config: &DemoConfig, mut readings: impl FnMut(
     // --- the meter pass: workers compute areas, this thread hands series out in meter order
     let n_areas = geo.areas.len();
     let mut stats = Stats::default();
+    let mut n_readings = 0usize;
     let mut truth: Vec<TruthEvent> = Vec::new();
     let mut monthly: Vec<Vec<f64>> = Vec::with_capacity(geo.customers.len());
     let mut supply_rows = Rows::for_table("area_supply").expect("catalog");
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4).min(n_areas.max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(n_areas.max(1));
     std::thread::scope(|scope| {
         let mut rxs = Vec::new();
         for w in 0..workers {
@@ -182,6 +211,7 @@ pub(crate) fn generate_with_stats(config: &DemoConfig, mut readings: impl FnMut(
                         stats.meter_recorded.push(m.recorded_kwh);
                         monthly.push(m.monthly);
                         truth.extend(m.truth);
+                        n_readings += m.series.kwh.len();
                         readings(m.series);
                     }
                     Msg::AreaDone(supply, true_kwh) => {
@@ -215,8 +245,23 @@ pub(crate) fn generate_with_stats(config: &DemoConfig, mut readings: impl FnMut(
     let as_of = cal.end_day() + 30;
     for c in &geo.customers {
         let first = bills.len();
-        let mut b = billing::bills_for(seed, &cal, &tariff_rows, c, &social.products[c.idx], &monthly[c.idx], config.interval_min);
-        payments.extend(billing::pay(seed, c, &social.products[c.idx], &mut b, first, as_of));
+        let mut b = billing::bills_for(
+            seed,
+            &cal,
+            &tariff_rows,
+            c,
+            &social.products[c.idx],
+            &monthly[c.idx],
+            config.interval_min,
+        );
+        payments.extend(billing::pay(
+            seed,
+            c,
+            &social.products[c.idx],
+            &mut b,
+            first,
+            as_of,
+        ));
         bills.extend(b);
         bill_range.push((first, bills.len()));
     }
@@ -260,7 +305,11 @@ pub(crate) fn generate_with_stats(config: &DemoConfig, mut readings: impl FnMut(
     }
 
     // --- service
-    let digital_boost: Vec<bool> = social.products.iter().map(|p| p[graph::E_BILLING].is_some()).collect();
+    let digital_boost: Vec<bool> = social
+        .products
+        .iter()
+        .map(|p| p[graph::E_BILLING].is_some())
+        .collect();
     let svc = service::generate(&service::Inputs {
         seed,
         cal: &cal,
@@ -290,13 +339,36 @@ pub(crate) fn generate_with_stats(config: &DemoConfig, mut readings: impl FnMut(
     let mut all = t.all();
     all.push(supply_rows);
     let order = [
-        "meters", "customers", "areas", "tariffs", "bills", "payments", "work_orders", "surveys",
-        "channel_events", "staff", "service_halls", "relations", "products", "holidays", "series",
+        "meters",
+        "customers",
+        "areas",
+        "tariffs",
+        "bills",
+        "payments",
+        "work_orders",
+        "surveys",
+        "channel_events",
+        "staff",
+        "service_halls",
+        "relations",
+        "products",
+        "holidays",
+        "series",
         "area_supply",
     ];
     all.sort_by_key(|r| order.iter().position(|n| *n == r.table.name).unwrap_or(99));
-    let summary = summarize(config, &cal, &geo, &all, &truth, &stats, &svc);
-    (DemoUtility { config: config.clone(), tables: all, truth, summary }, stats)
+    let summary = summarize(
+        config, &cal, &geo, &all, &truth, &stats, &svc, &social, n_readings,
+    );
+    (
+        DemoUtility {
+            config: config.clone(),
+            tables: all,
+            truth,
+            summary,
+        },
+        stats,
+    )
 }
 
 /// Computes one area's meters and its supply meter; false when the receiver hung up.
@@ -315,7 +387,11 @@ fn area_pass(
     let cal = ctx.cal;
     let spd = axis.spd;
     let n = cal.days.len() * spd;
-    let mine: Vec<load::Outage> = outages.iter().filter(|o| o.0.area == ai).map(|o| o.0.clone()).collect();
+    let mine: Vec<load::Outage> = outages
+        .iter()
+        .filter(|o| o.0.area == ai)
+        .map(|o| o.0.clone())
+        .collect();
     let mut supply = vec![0.0; n];
     let mut buf = Vec::with_capacity(n);
     let month_of_day: Vec<usize> = cal.days.iter().map(|d| d.month_idx).collect();
@@ -345,8 +421,19 @@ fn area_pass(
             monthly[month_of_day[s / spd] * spd + s % spd] += v;
             recorded_kwh += v;
         }
-        let series = MeterSeries { meter_id: c.meter_id.clone(), interval_s: axis.slot_ms / 1000, ts_ms, kwh };
-        let msg = Msg::Meter(Box::new(MeterResult { series, monthly, true_kwh, recorded_kwh, truth }));
+        let series = MeterSeries {
+            meter_id: c.meter_id.clone(),
+            interval_s: axis.slot_ms / 1000,
+            ts_ms,
+            kwh,
+        };
+        let msg = Msg::Meter(Box::new(MeterResult {
+            series,
+            monthly,
+            true_kwh,
+            recorded_kwh,
+            truth,
+        }));
         if tx.send(msg).is_err() {
             return false;
         }
@@ -375,34 +462,58 @@ fn plan_outages(
     let mut add = |area, day: usize, hour: usize, dur: usize, burst| {
         let from_slot = hour * spd / 24;
         let to_slot = ((hour + dur) * spd / 24).min(spd);
-        let ms = calendar::local_midnight_utc(cal.days[day].day) + (from_slot as i64) * (MS_PER_DAY / spd as i64);
-        out.push((load::Outage { area, day, from_slot, to_slot }, burst, ms));
+        if to_slot <= from_slot {
+            return; // daily intervals: a cut of a few hours is not visible
+        }
+        let ms = calendar::local_midnight_utc(cal.days[day].day)
+            + (from_slot as i64) * (MS_PER_DAY / spd as i64);
+        out.push((
+            load::Outage {
+                area,
+                day,
+                from_slot,
+                to_slot,
+            },
+            burst,
+            ms,
+        ));
     };
     for (ai, a) in geo.areas.iter().enumerate() {
         if let Some(hw) = weather.heat_wave
             && a.region == 3
         {
             let mut days = vec![];
-            if r.chance(0.6) {
-                days.push(hw + r.int(1, 5) as usize);
-            }
-            if r.chance(0.4) {
+            days.push(hw + r.int(1, 5) as usize);
+            if r.chance(0.5) {
                 days.push(hw + r.int(1, 6) as usize);
             }
             days.sort_unstable();
             days.dedup();
             for d in days {
-                add(ai, d.min(n_days - 1), r.int(13, 17) as usize, r.int(2, 6) as usize, true);
+                add(
+                    ai,
+                    d.min(n_days - 1),
+                    r.int(13, 17) as usize,
+                    r.int(2, 6) as usize,
+                    true,
+                );
             }
         }
         if n_days > 20 && r.chance(0.3) {
-            add(ai, r.below(n_days as u64) as usize, r.int(0, 22) as usize, r.int(1, 3) as usize, false);
+            add(
+                ai,
+                r.below(n_days as u64) as usize,
+                r.int(0, 22) as usize,
+                r.int(1, 3) as usize,
+                false,
+            );
         }
     }
     out.sort_by_key(|o| (o.2, o.0.area));
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn summarize(
     config: &DemoConfig,
     cal: &calendar::Calendar,
@@ -411,6 +522,8 @@ fn summarize(
     truth: &[TruthEvent],
     stats: &Stats,
     svc: &service::Service,
+    social: &graph::Social,
+    n_readings: usize,
 ) -> Vec<(String, String)> {
     let mut s: Vec<(String, String)> = Vec::new();
     s.push((
@@ -423,10 +536,18 @@ fn summarize(
             config.seed
         ),
     ));
-    let readings: usize = stats.meter_recorded.len();
-    let _ = readings;
+    s.push((
+        "readings".into(),
+        format!(
+            "{n_readings} recorded intervals of {} meters (streamed, not in tables)",
+            geo.customers.len()
+        ),
+    ));
     for t in tables {
-        s.push((format!("table {}", t.table.name), format!("{} rows", t.len())));
+        s.push((
+            format!("table {}", t.table.name),
+            format!("{} rows", t.len()),
+        ));
     }
     let count = |k: &str| truth.iter().filter(|t| t.kind == k).count();
     let class_count = |c: geography::Class| geo.customers.iter().filter(|x| x.class == c).count();
@@ -442,10 +563,24 @@ fn summarize(
             geography::REGIONS.len()
         ),
     ));
-    let churn = geo.customers.iter().filter(|c| c.close_day.is_some()).count();
-    let new = geo.customers.iter().filter(|c| c.open_day >= cal.start_day).count();
-    s.push(("churners".into(), format!("{churn} accounts closed during the period")));
-    s.push(("new connections".into(), format!("{new} accounts opened during the period")));
+    let churn = geo
+        .customers
+        .iter()
+        .filter(|c| c.close_day.is_some())
+        .count();
+    let new = geo
+        .customers
+        .iter()
+        .filter(|c| c.open_day >= cal.start_day)
+        .count();
+    s.push((
+        "churners".into(),
+        format!("{churn} accounts closed during the period"),
+    ));
+    s.push((
+        "new connections".into(),
+        format!("{new} accounts opened during the period"),
+    ));
     let thieves: std::collections::BTreeSet<&str> = truth
         .iter()
         .filter(|t| t.kind.starts_with("theft"))
@@ -453,12 +588,26 @@ fn summarize(
         .collect();
     s.push((
         "theft".into(),
-        format!("{} meters ({} bypass, {} partial)", thieves.len(), count("theft_bypass"), count("theft_partial")),
+        format!(
+            "{} meters ({} bypass, {} partial)",
+            thieves.len(),
+            count("theft_bypass"),
+            count("theft_partial")
+        ),
     ));
-    let faults: Vec<String> = anomalies::FAULT_KINDS.iter().map(|k| format!("{} {k}", count(k))).collect();
+    let faults: Vec<String> = anomalies::FAULT_KINDS
+        .iter()
+        .map(|k| format!("{} {k}", count(k)))
+        .collect();
     s.push(("meter faults".into(), faults.join(", ")));
-    s.push(("bill errors".into(), format!("{} bills billed on estimated reads", count("bill_error"))));
-    s.push(("outages".into(), format!("{} area power cuts", count("outage"))));
+    s.push((
+        "bill errors".into(),
+        format!("{} bills billed on estimated reads", count("bill_error")),
+    ));
+    s.push((
+        "outages".into(),
+        format!("{} area power cuts", count("outage")),
+    ));
     let (t, sup): (f64, f64) = (stats.area_true.iter().sum(), stats.area_supply.iter().sum());
     let rec: f64 = stats.meter_recorded.iter().sum();
     s.push((
@@ -471,10 +620,41 @@ fn summarize(
             if t > 0.0 { (sup / t - 1.0) * 100.0 } else { 0.0 }
         ),
     ));
+    let adoption: Vec<String> = graph::PRODUCTS
+        .iter()
+        .enumerate()
+        .map(|(p, name)| {
+            let spells = social.products.iter().filter_map(|x| x[p]);
+            let (mut before, mut during, mut ended) = (0, 0, 0);
+            for sp in spells {
+                if sp.start < cal.start_day {
+                    before += 1
+                } else {
+                    during += 1
+                }
+                if sp.end.is_some() {
+                    ended += 1
+                }
+            }
+            format!("{name} {before}+{during} (-{ended})")
+        })
+        .collect();
+    s.push((
+        "products".into(),
+        format!(
+            "adopters before + during the period (- dropped): {}",
+            adoption.join(", ")
+        ),
+    ));
     let en = svc.orders.iter().filter(|o| o.lang == "en").count();
     s.push((
         "work orders".into(),
-        format!("{} ({} in English) handled by {} staff", svc.orders.len(), en, svc.staff.len()),
+        format!(
+            "{} ({} in English) handled by {} staff",
+            svc.orders.len(),
+            en,
+            svc.staff.len()
+        ),
     ));
     s
 }

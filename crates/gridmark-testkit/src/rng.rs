@@ -293,7 +293,10 @@ mod tests {
     #[test]
     fn math_matches_std_closely() {
         for &x in &[1e-300, 0.001, 0.3, 1.0, 1.5, 2.0, 10.0, 12345.678] {
-            assert!((ln(x) - x.ln()).abs() < 1e-12 * x.ln().abs().max(1.0), "ln {x}");
+            assert!(
+                (ln(x) - x.ln()).abs() < 1e-12 * x.ln().abs().max(1.0),
+                "ln {x}"
+            );
         }
         for &x in &[-50.0, -1.0, 0.0, 0.5, 3.0, 20.0] {
             assert!((exp(x) / x.exp() - 1.0).abs() < 1e-13, "exp {x}");
@@ -310,13 +313,22 @@ mod tests {
     fn streams_are_reproducible_and_distinct() {
         let a: Vec<u64> = (0..5).map(|_| Rng::derive(1, "x", 2).next_u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_ne!(Rng::derive(1, "x", 2).next_u64(), Rng::derive(1, "x", 3).next_u64());
-        assert_ne!(Rng::derive(1, "x", 2).next_u64(), Rng::derive(1, "y", 2).next_u64());
+        assert_ne!(
+            Rng::derive(1, "x", 2).next_u64(),
+            Rng::derive(1, "x", 3).next_u64()
+        );
+        assert_ne!(
+            Rng::derive(1, "x", 2).next_u64(),
+            Rng::derive(1, "y", 2).next_u64()
+        );
         let mut r = Rng::new(7);
         let n = 20_000;
         let xs: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
     }
 }

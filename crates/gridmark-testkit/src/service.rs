@@ -137,7 +137,11 @@ fn digital_share(c: &Customer, boost: bool, day: i64, start: i64) -> f64 {
 fn pick_channel(r: &mut Rng, c: &Customer, p_digital: f64) -> &'static str {
     let business = c.class != Class::Residential;
     if r.chance(p_digital) {
-        let w = if business { [0.35, 0.25, 0.4] } else { [0.45, 0.35, 0.2] };
+        let w = if business {
+            [0.35, 0.25, 0.4]
+        } else {
+            [0.45, 0.35, 0.2]
+        };
         DIGITAL[r.weighted(&w)]
     } else if r.chance(if business { 0.3 } else { 0.45 }) {
         "hall"
@@ -194,8 +198,23 @@ pub fn generate(inp: &Inputs) -> Service {
         let mut r = Rng::derive(inp.seed, "orders", c.idx as u64);
         let boost = inp.digital_boost[c.idx];
         let mut pend: Vec<Pending> = Vec::new();
-        let mut add = |day: i64, kind: &'static str, category: &'static str, topic: Topic, anger: f64, burst: bool, channel: Option<&'static str>| {
-            pend.push(Pending { customer: c.idx, day, kind, category, topic, anger, burst, channel });
+        let mut add = |day: i64,
+                       kind: &'static str,
+                       category: &'static str,
+                       topic: Topic,
+                       anger: f64,
+                       burst: bool,
+                       channel: Option<&'static str>| {
+            pend.push(Pending {
+                customer: c.idx,
+                day,
+                kind,
+                category,
+                topic,
+                anger,
+                burst,
+                channel,
+            });
         };
         let (b0, b1) = inp.bill_range[c.idx];
         let bills = &inp.bills[b0..b1];
@@ -218,20 +237,61 @@ pub fn generate(inp: &Inputs) -> Service {
                 0 => {
                     let anger = r.range(0.4, 1.0);
                     match r.weighted(&[0.3, 0.25, 0.2, 0.15, 0.1]) {
-                        0 => ("complaint", "billing", Topic::HighBill { ratio: r.range(1.3, 1.8), amount_yuan: amount, month }, anger),
-                        1 => ("complaint", "service_attitude", Topic::Service { minutes: r.int(10, 60) as u32 }, anger),
-                        2 => ("complaint", "outage", Topic::Outage { hours: r.int(1, 5) as u32, heat: false }, anger),
+                        0 => (
+                            "complaint",
+                            "billing",
+                            Topic::HighBill {
+                                ratio: r.range(1.3, 1.8),
+                                amount_yuan: amount,
+                                month,
+                            },
+                            anger,
+                        ),
+                        1 => (
+                            "complaint",
+                            "service_attitude",
+                            Topic::Service {
+                                minutes: r.int(10, 60) as u32,
+                            },
+                            anger,
+                        ),
+                        2 => (
+                            "complaint",
+                            "outage",
+                            Topic::Outage {
+                                hours: r.int(1, 5) as u32,
+                                heat: false,
+                            },
+                            anger,
+                        ),
                         3 => ("complaint", "billing", Topic::Arrears, anger),
-                        _ => ("complaint", "metering", Topic::MeterFault { days: r.int(2, 10) as u32 }, anger),
+                        _ => (
+                            "complaint",
+                            "metering",
+                            Topic::MeterFault {
+                                days: r.int(2, 10) as u32,
+                            },
+                            anger,
+                        ),
                     }
                 }
                 1 => {
                     let cat = if r.chance(0.5) { "tariff" } else { "other" };
-                    ("request", cat, Topic::Question, r.range(0.0, 0.3))
+                    (
+                        "request",
+                        cat,
+                        Topic::Question { about: cat },
+                        r.range(0.0, 0.3),
+                    )
                 }
                 2 => {
                     let cat = ["tariff", "billing", "other"][r.weighted(&[0.4, 0.3, 0.3])];
-                    ("consultation", cat, Topic::Question, r.range(0.0, 0.3))
+                    (
+                        "consultation",
+                        cat,
+                        Topic::Question { about: cat },
+                        r.range(0.0, 0.3),
+                    )
                 }
                 3 => {
                     let cat = if r.chance(0.4) { "outage" } else { "other" };
@@ -247,21 +307,73 @@ pub fn generate(inp: &Inputs) -> Service {
             let yuan = b.amount_fen as f64 / 100.0;
             if let Some(ratio) = b.error {
                 if ratio > 1.0 && r.chance(0.75) {
-                    let t = Topic::HighBill { ratio, amount_yuan: yuan, month: m };
-                    add(b.issue + r.int(1, 10), "complaint", "billing", t, r.range(0.5, 1.0), false, None);
+                    let t = Topic::HighBill {
+                        ratio,
+                        amount_yuan: yuan,
+                        month: m,
+                    };
+                    add(
+                        b.issue + r.int(1, 10),
+                        "complaint",
+                        "billing",
+                        t,
+                        r.range(0.5, 1.0),
+                        false,
+                        None,
+                    );
                 } else if ratio < 1.0 && r.chance(0.15) {
-                    let t = Topic::HighBill { ratio, amount_yuan: yuan, month: m };
-                    add(b.issue + r.int(1, 10), "consultation", "billing", t, 0.2, false, None);
+                    let t = Topic::HighBill {
+                        ratio,
+                        amount_yuan: yuan,
+                        month: m,
+                    };
+                    add(
+                        b.issue + r.int(1, 10),
+                        "consultation",
+                        "billing",
+                        t,
+                        0.2,
+                        false,
+                        None,
+                    );
                 }
-            } else if median > 0 && b.amount_fen as f64 >= 1.6 * median as f64 && yuan > 50.0 && r.chance(0.35) {
-                let t = Topic::HighBill { ratio: b.amount_fen as f64 / median as f64, amount_yuan: yuan, month: m };
-                add(b.issue + r.int(1, 10), "complaint", "billing", t, r.range(0.4, 1.0), false, None);
+            } else if median > 0
+                && b.amount_fen as f64 >= 1.6 * median as f64
+                && yuan > 50.0
+                && r.chance(0.35)
+            {
+                let t = Topic::HighBill {
+                    ratio: b.amount_fen as f64 / median as f64,
+                    amount_yuan: yuan,
+                    month: m,
+                };
+                add(
+                    b.issue + r.int(1, 10),
+                    "complaint",
+                    "billing",
+                    t,
+                    r.range(0.4, 1.0),
+                    false,
+                    None,
+                );
             }
             let first_day = cal.days[cal.months[b.month_idx].first].day;
             let last_day = cal.days[cal.months[b.month_idx].end - 1].day;
-            if b.tariff == "COM_TOU" && first_day <= inp.change_day && inp.change_day <= last_day && r.chance(0.15) {
+            if b.tariff == "COM_TOU"
+                && first_day <= inp.change_day
+                && inp.change_day <= last_day
+                && r.chance(0.15)
+            {
                 let t = Topic::TariffChange { amount_yuan: yuan };
-                add(b.issue + r.int(1, 20), "complaint", "tariff", t, r.range(0.4, 0.9), false, None);
+                add(
+                    b.issue + r.int(1, 20),
+                    "complaint",
+                    "tariff",
+                    t,
+                    r.range(0.4, 0.9),
+                    false,
+                    None,
+                );
             }
         }
         // 3. churn: complaints before closing, then the closing request
@@ -271,34 +383,81 @@ pub fn generate(inp: &Inputs) -> Service {
                 let last = bills.iter().rev().find(|b| b.issue <= day);
                 let yuan = last.map_or(200.0, |b| b.amount_fen as f64 / 100.0);
                 let (cat, t) = match r.below(4) {
-                    0 => ("billing", Topic::HighBill { ratio: r.range(1.3, 2.0), amount_yuan: yuan, month: cal.days[cal.idx(day).min(cal.days.len() - 1)].month }),
-                    1 => ("service_attitude", Topic::Service { minutes: r.int(20, 90) as u32 }),
-                    2 => ("outage", Topic::Outage { hours: r.int(2, 8) as u32, heat: false }),
+                    0 => (
+                        "billing",
+                        Topic::HighBill {
+                            ratio: r.range(1.3, 2.0),
+                            amount_yuan: yuan,
+                            month: cal.days[cal.idx(day).min(cal.days.len() - 1)].month,
+                        },
+                    ),
+                    1 => (
+                        "service_attitude",
+                        Topic::Service {
+                            minutes: r.int(20, 90) as u32,
+                        },
+                    ),
+                    2 => (
+                        "outage",
+                        Topic::Outage {
+                            hours: r.int(2, 8) as u32,
+                            heat: false,
+                        },
+                    ),
                     _ => ("billing", Topic::Arrears),
                 };
                 add(day, "complaint", cat, t, r.range(0.6, 1.0), false, None);
             }
             if r.chance(0.6) {
-                add(close - r.int(0, 10), "request", "other", Topic::Closing, r.range(0.2, 0.8), false, None);
+                add(
+                    close - r.int(0, 10),
+                    "request",
+                    "other",
+                    Topic::Closing,
+                    r.range(0.2, 0.8),
+                    false,
+                    None,
+                );
             }
         }
         // 4. new connections
         if c.open_day > start + 10 && r.chance(0.8) {
             let lead = r.int(7, 30);
-            let (kind, anger) = if lead > 20 && r.chance(0.3) { ("complaint", 0.7) } else { ("request", 0.1) };
+            let (kind, anger) = if lead > 20 && r.chance(0.3) {
+                ("complaint", 0.7)
+            } else {
+                ("request", 0.1)
+            };
             let t = Topic::NewConnection { days: lead as u32 };
             // the applicant is not yet a customer: file it on the open day's account anyway
             let day = c.open_day - lead;
             if day >= start {
                 let created = local_midnight_utc(day) + r.int(9 * 3600, 17 * 3600) * 1000;
-                intents.push(Intent { customer: c.idx, created, channel: "hall", kind, category: "new_connection", topic: t, anger, burst: false });
+                intents.push(Intent {
+                    customer: c.idx,
+                    created,
+                    channel: "hall",
+                    kind,
+                    category: "new_connection",
+                    topic: t,
+                    anger,
+                    burst: false,
+                });
             }
         }
         // 5. app payment failures: an emerging topic in a two-week window
         let app_day = start + (period * 0.7) as i64;
         if period > 60.0 && digital_share(c, boost, app_day, start) > 0.5 && r.chance(0.04) {
             let t = Topic::AppPayment;
-            add(app_day + r.int(0, 13), "complaint", "billing", t, r.range(0.4, 0.9), false, Some("app"));
+            add(
+                app_day + r.int(0, 13),
+                "complaint",
+                "billing",
+                t,
+                r.range(0.4, 0.9),
+                false,
+                Some("app"),
+            );
         }
         for p in pend {
             realize(&mut r, inp, p, &mut intents);
@@ -306,7 +465,12 @@ pub fn generate(inp: &Inputs) -> Service {
     }
     // meter events: faults make the customer call, theft makes a neighbour call
     for (k, ev) in inp.truth.iter().enumerate() {
-        let Some(ci) = ev.customer_id.get(1..).and_then(|s| s.parse::<usize>().ok()).map(|i| i - 1) else {
+        let Some(ci) = ev
+            .customer_id
+            .get(1..)
+            .and_then(|s| s.parse::<usize>().ok())
+            .map(|i| i - 1)
+        else {
             continue;
         };
         let c = &geo.customers[ci];
@@ -314,17 +478,45 @@ pub fn generate(inp: &Inputs) -> Service {
         let end_day = local_day_of(ev.end_ms);
         let days = ((ev.end_ms - ev.start_ms) / MS_PER_DAY).max(1) as u32;
         let mut pend: Vec<Pending> = Vec::new();
-        let mut add = |cust: usize, day: i64, kind: &'static str, category: &'static str, topic: Topic, anger: f64| {
-            pend.push(Pending { customer: cust, day, kind, category, topic, anger, burst: false, channel: None });
+        let mut add = |cust: usize,
+                       day: i64,
+                       kind: &'static str,
+                       category: &'static str,
+                       topic: Topic,
+                       anger: f64| {
+            pend.push(Pending {
+                customer: cust,
+                day,
+                kind,
+                category,
+                topic,
+                anger,
+                burst: false,
+                channel: None,
+            });
         };
         match ev.kind.as_str() {
             "stuck" | "gap" | "zero_run" if r.chance(0.55) => {
                 let t = Topic::MeterFault { days };
-                add(ci, end_day + r.int(1, 6), "complaint", "metering", t, r.range(0.3, 0.9));
+                add(
+                    ci,
+                    end_day + r.int(1, 6),
+                    "complaint",
+                    "metering",
+                    t,
+                    r.range(0.3, 0.9),
+                );
             }
             "register_reset" if r.chance(0.4) => {
                 let t = Topic::MeterFault { days: 1 };
-                add(ci, end_day + r.int(3, 20), "consultation", "metering", t, 0.3);
+                add(
+                    ci,
+                    end_day + r.int(3, 20),
+                    "consultation",
+                    "metering",
+                    t,
+                    0.3,
+                );
             }
             "theft_bypass" | "theft_partial" if r.chance(0.2) => {
                 let a = &geo.areas[c.area];
@@ -347,24 +539,51 @@ pub fn generate(inp: &Inputs) -> Service {
     for (k, (o, burst, ms)) in inp.outages.iter().enumerate() {
         let a = &geo.areas[o.area];
         let mut r = Rng::derive(inp.seed, "outage-orders", k as u64);
-        let hours = (((o.to_slot - o.from_slot) * 24) as f64 / inp.spd as f64).ceil().max(1.0) as u32;
+        let hours = (((o.to_slot - o.from_slot) * 24) as f64 / inp.spd as f64)
+            .ceil()
+            .max(1.0) as u32;
         let p = if *burst { 0.25 } else { 0.08 };
         for c in &geo.customers[a.first..a.end] {
             if !c.active(cal.days[o.day].day) || !r.chance(p) {
                 continue;
             }
             let created = ms + r.int(10 * 60, 90 * 60) * 1000;
-            let channel = if r.chance(0.7) { "phone_95598" } else { pick_channel(&mut r, c, c.digital) };
+            let channel = if r.chance(0.7) {
+                "phone_95598"
+            } else {
+                pick_channel(&mut r, c, c.digital)
+            };
             let kind = if r.chance(0.6) { "complaint" } else { "repair" };
-            let anger = if *burst { r.range(0.6, 1.0) } else { r.range(0.3, 0.8) };
-            intents.push(Intent { customer: c.idx, created, channel, kind, category: "outage", topic: Topic::Outage { hours, heat: *burst }, anger, burst: *burst });
+            let anger = if *burst {
+                r.range(0.6, 1.0)
+            } else {
+                r.range(0.3, 0.8)
+            };
+            intents.push(Intent {
+                customer: c.idx,
+                created,
+                channel,
+                kind,
+                category: "outage",
+                topic: Topic::Outage {
+                    hours,
+                    heat: *burst,
+                },
+                anger,
+                burst: *burst,
+            });
         }
     }
     intents.retain(|i| i.created >= start_ms && i.created < end_ms);
     intents.sort_by_key(|i| (i.created, i.customer));
     // handling
     let by_role = |role: &str, region: Option<usize>| -> Vec<usize> {
-        staff.iter().enumerate().filter(|(_, s)| s.role == role && (region.is_none() || s.region == region)).map(|(i, _)| i).collect()
+        staff
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.role == role && (region.is_none() || s.region == region))
+            .map(|(i, _)| i)
+            .collect()
     };
     let agents = by_role("agent_95598", None);
     let mut orders = Vec::with_capacity(intents.len());
@@ -381,7 +600,11 @@ pub fn generate(inp: &Inputs) -> Service {
         } else {
             agents.clone()
         };
-        let pool = if pool.is_empty() { agents.clone() } else { pool };
+        let pool = if pool.is_empty() {
+            agents.clone()
+        } else {
+            pool
+        };
         let si = r.pick(&pool);
         let st = &staff[si];
         let base_h = match (it.kind, it.category) {
@@ -399,7 +622,13 @@ pub fn generate(inp: &Inputs) -> Service {
         let hours = base_h / st.skill * r.lognormal(0.0, 0.5) * if it.burst { 2.0 } else { 1.0 };
         let closed = it.created + (hours * 3_600_000.0) as i64;
         let closed = (closed < end_ms).then_some(closed);
-        let lang = if c.english { if r.chance(0.9) { "en" } else { "zh" } } else if r.chance(0.08) { "en" } else { "zh" };
+        let lang = if c.english {
+            if r.chance(0.9) { "en" } else { "zh" }
+        } else if r.chance(0.08) {
+            "en"
+        } else {
+            "zh"
+        };
         let place = geo.areas[c.area].name.clone();
         let text = text::work_order_text(&mut r, lang, &it.topic, it.anger, &place);
         if let Some(cl) = closed
@@ -426,9 +655,22 @@ pub fn generate(inp: &Inputs) -> Service {
                     - 0.5 * it.anger
                     + 0.6 * r.normal();
                 let csat = score.round().clamp(1.0, 5.0) as i64;
-                let nps = (2.0 * csat as f64 - 0.5 + 1.2 * r.normal()).round().clamp(0.0, 10.0) as i64;
-                let comment = r.chance(0.4).then(|| text::survey_comment(&mut r, lang, csat));
-                surveys.push(Survey { customer: c.idx, order: Some(k), staff: Some(si), channel: it.channel, ts, csat, nps, comment });
+                let nps = (2.0 * csat as f64 - 0.5 + 1.2 * r.normal())
+                    .round()
+                    .clamp(0.0, 10.0) as i64;
+                let comment = r
+                    .chance(0.4)
+                    .then(|| text::survey_comment(&mut r, lang, csat));
+                surveys.push(Survey {
+                    customer: c.idx,
+                    order: Some(k),
+                    staff: Some(si),
+                    channel: it.channel,
+                    ts,
+                    csat,
+                    nps,
+                    comment,
+                });
             }
         }
         orders.push(Order {
@@ -448,7 +690,11 @@ pub fn generate(inp: &Inputs) -> Service {
     let faulty: Vec<bool> = {
         let mut f = vec![false; geo.customers.len()];
         for ev in inp.truth {
-            if let Some(i) = ev.customer_id.get(1..).and_then(|s| s.parse::<usize>().ok()) {
+            if let Some(i) = ev
+                .customer_id
+                .get(1..)
+                .and_then(|s| s.parse::<usize>().ok())
+            {
                 f[i - 1] = true;
             }
         }
@@ -475,22 +721,45 @@ pub fn generate(inp: &Inputs) -> Service {
             score -= 0.5;
         }
         let csat = score.round().clamp(1.0, 5.0) as i64;
-        let nps = (2.0 * csat as f64 - 0.5 + 1.2 * r.normal()).round().clamp(0.0, 10.0) as i64;
+        let nps = (2.0 * csat as f64 - 0.5 + 1.2 * r.normal())
+            .round()
+            .clamp(0.0, 10.0) as i64;
         let lang = if c.english { "en" } else { "zh" };
-        let comment = r.chance(0.3).then(|| text::survey_comment(&mut r, lang, csat));
+        let comment = r
+            .chance(0.3)
+            .then(|| text::survey_comment(&mut r, lang, csat));
         let channel = r.pick(&["app", "wechat", "phone_95598"]);
-        surveys.push(Survey { customer: c.idx, order: None, staff: None, channel, ts, csat, nps, comment });
+        surveys.push(Survey {
+            customer: c.idx,
+            order: None,
+            staff: None,
+            channel,
+            ts,
+            csat,
+            nps,
+            comment,
+        });
     }
     surveys.sort_by_key(|s| (s.ts, s.customer));
     let events = channel_events(inp, &orders, start, end);
-    Service { staff, orders, surveys, events }
+    Service {
+        staff,
+        orders,
+        surveys,
+        events,
+    }
 }
 
 fn duration(r: &mut Rng, channel: &str, region: usize, geo: &Geography) -> i64 {
     match channel {
         "hall" => {
             // waiting grows with customers per hall: under-served regions queue longer
-            let halls = geo.halls.iter().filter(|h| h.region == region).count().max(1) as f64;
+            let halls = geo
+                .halls
+                .iter()
+                .filter(|h| h.region == region)
+                .count()
+                .max(1) as f64;
             let crowd = REGIONS[region].share / halls / 0.08;
             (r.range(300.0, 1500.0) * crowd.clamp(0.6, 3.0)) as i64
         }
@@ -513,7 +782,11 @@ fn channel_events(inp: &Inputs, orders: &[Order], start: i64, end: i64) -> Vec<E
             Class::Industrial => 2.5,
         };
         for m in &cal.months {
-            let days: Vec<i64> = cal.days[m.first..m.end].iter().map(|d| d.day).filter(|d| c.active(*d)).collect();
+            let days: Vec<i64> = cal.days[m.first..m.end]
+                .iter()
+                .map(|d| d.day)
+                .filter(|d| c.active(*d))
+                .collect();
             if days.is_empty() {
                 continue;
             }
@@ -528,7 +801,13 @@ fn channel_events(inp: &Inputs, orders: &[Order], start: i64, end: i64) -> Vec<E
                     pick_channel(&mut r, c, p)
                 };
                 let duration_s = duration(&mut r, channel, c.region, geo);
-                out.push(Event { customer: c.idx, ts, channel, action, duration_s });
+                out.push(Event {
+                    customer: c.idx,
+                    ts,
+                    channel,
+                    action,
+                    duration_s,
+                });
             }
         }
     }
@@ -536,7 +815,13 @@ fn channel_events(inp: &Inputs, orders: &[Order], start: i64, end: i64) -> Vec<E
         if matches!(p.channel, "hall" | "app" | "web" | "wechat") && local_day_of(p.paid_at) < end {
             let mut r = Rng::derive(inp.seed, "pay-event", k as u64);
             let c = &geo.customers[p.customer];
-            out.push(Event { customer: p.customer, ts: p.paid_at, channel: p.channel, action: "pay", duration_s: duration(&mut r, p.channel, c.region, geo) });
+            out.push(Event {
+                customer: p.customer,
+                ts: p.paid_at,
+                channel: p.channel,
+                action: "pay",
+                duration_s: duration(&mut r, p.channel, c.region, geo),
+            });
         }
     }
     for (k, o) in orders.iter().enumerate() {
@@ -548,7 +833,13 @@ fn channel_events(inp: &Inputs, orders: &[Order], start: i64, end: i64) -> Vec<E
         };
         let mut r = Rng::derive(inp.seed, "order-event", k as u64);
         let c = &geo.customers[o.customer];
-        out.push(Event { customer: o.customer, ts: o.created, channel: o.channel, action, duration_s: duration(&mut r, o.channel, c.region, geo) });
+        out.push(Event {
+            customer: o.customer,
+            ts: o.created,
+            channel: o.channel,
+            action,
+            duration_s: duration(&mut r, o.channel, c.region, geo),
+        });
     }
     out.sort_by_key(|e| (e.ts, e.customer));
     out

@@ -1,12 +1,12 @@
 //! Turns the generated model into catalog rows (one `Rows` per table, catalog column order).
 
+use crate::DemoConfig;
 use crate::billing::{Bill, Payment, TariffRow};
 use crate::calendar::{Calendar, local_midnight_utc};
 use crate::geography::{Class, Geography, REGIONS};
 use crate::graph::{PRODUCTS, Social};
 use crate::service::Service;
 use crate::weather::Weather;
-use crate::DemoConfig;
 use gridmark_core::Rows;
 use gridmark_core::columns::Value;
 
@@ -103,7 +103,11 @@ impl Build<'_> {
         let end = self.cal.end_day();
         for c in &self.geo.customers {
             let tariff = match c.class {
-                Class::Residential if self.social.products[c.idx][crate::graph::TOU_PLAN].is_some() => "RES_TOU",
+                Class::Residential
+                    if self.social.products[c.idx][crate::graph::TOU_PLAN].is_some() =>
+                {
+                    "RES_TOU"
+                }
                 _ => c.base_tariff,
             };
             let closed = c.close_day.is_some_and(|x| x < end);
@@ -294,7 +298,13 @@ impl Build<'_> {
         let mut t = Table::new("relations");
         let cs = &self.geo.customers;
         for e in &self.social.edges {
-            t.push(vec![s(&cs[e.src].id), s(&cs[e.dst].id), s(e.kind), Value::Float(e.weight), d(e.since)]);
+            t.push(vec![
+                s(&cs[e.src].id),
+                s(&cs[e.dst].id),
+                s(e.kind),
+                Value::Float(e.weight),
+                d(e.since),
+            ]);
         }
         t.0
     }
@@ -304,7 +314,12 @@ impl Build<'_> {
         for (i, ps) in self.social.products.iter().enumerate() {
             for (p, spell) in ps.iter().enumerate() {
                 if let Some(sp) = spell {
-                    t.push(vec![s(&self.geo.customers[i].id), s(PRODUCTS[p]), d(sp.start), opt(sp.end, d)]);
+                    t.push(vec![
+                        s(&self.geo.customers[i].id),
+                        s(PRODUCTS[p]),
+                        d(sp.start),
+                        opt(sp.end, d),
+                    ]);
                 }
             }
         }
@@ -326,8 +341,18 @@ impl Build<'_> {
             let clear = format!("weather.clearness.{}", r.id);
             for (di, day) in self.cal.days.iter().enumerate() {
                 let at = local_midnight_utc(day.day);
-                t.push(vec![s(&temp), ts(at), Value::Float(self.weather.temp_c[ri][di]), s("demo")]);
-                t.push(vec![s(&clear), ts(at), Value::Float(self.weather.clear[ri][di]), s("demo")]);
+                t.push(vec![
+                    s(&temp),
+                    ts(at),
+                    Value::Float(self.weather.temp_c[ri][di]),
+                    s("demo"),
+                ]);
+                t.push(vec![
+                    s(&clear),
+                    ts(at),
+                    Value::Float(self.weather.clear[ri][di]),
+                    s("demo"),
+                ]);
             }
         }
         t.0

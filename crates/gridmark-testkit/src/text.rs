@@ -21,8 +21,9 @@ const EN_FIRST: &[&str] = &[
     "Kevin", "Grace", "Lucas", "Olivia", "Mark", "Chloe", "Peter", "Hannah", "Ryan", "Julia",
 ];
 const EN_LAST: &[&str] = &[
-    "Smith", "Johnson", "Brown", "Miller", "Wilson", "Taylor", "Anderson", "Martin", "Chen", "Wang",
-    "Lee", "Walker", "Hall", "Young", "King", "Wright", "Schmidt", "Müller", "Dubois", "Rossi",
+    "Smith", "Johnson", "Brown", "Miller", "Wilson", "Taylor", "Anderson", "Martin", "Chen",
+    "Wang", "Lee", "Walker", "Hall", "Young", "King", "Wright", "Schmidt", "Müller", "Dubois",
+    "Rossi",
 ];
 
 pub fn chinese_name(r: &mut Rng) -> String {
@@ -40,8 +41,8 @@ pub fn english_name(r: &mut Rng) -> String {
 
 pub fn company_name(r: &mut Rng, region_zh: &str, industry: &str) -> String {
     const WORDS: &[&str] = &[
-        "恒达", "新华", "宏远", "金泰", "华美", "鑫源", "东方", "瑞丰", "天成", "永盛", "嘉禾", "江南",
-        "汇通", "博远", "正兴", "利民",
+        "恒达", "新华", "宏远", "金泰", "华美", "鑫源", "东方", "瑞丰", "天成", "永盛", "嘉禾",
+        "江南", "汇通", "博远", "正兴", "利民",
     ];
     let what = match industry {
         "retail" => "商贸",
@@ -65,7 +66,11 @@ pub fn company_name(r: &mut Rng, region_zh: &str, industry: &str) -> String {
 #[derive(Debug, Clone)]
 pub enum Topic {
     /// Bill much higher (ratio > 1) or lower than usual.
-    HighBill { ratio: f64, amount_yuan: f64, month: u32 },
+    HighBill {
+        ratio: f64,
+        amount_yuan: f64,
+        month: u32,
+    },
     /// The meter seems broken (stuck, missing data, zero readings).
     MeterFault { days: u32 },
     /// Power cut in the customer's area.
@@ -82,8 +87,8 @@ pub enum Topic {
     Arrears,
     /// Complaint about staff or waiting.
     Service { minutes: u32 },
-    /// Questions (ToU plan, tiers, invoices, moving).
-    Question,
+    /// Questions about `tariff`, `billing` or anything else (`other`).
+    Question { about: &'static str },
     /// Repair of something at the customer's premises.
     Repair,
     /// Thanks.
@@ -120,7 +125,11 @@ fn demand_zh(r: &mut Rng, anger: f64) -> &'static str {
             "希望你们马上派人来处理，不要再拖了。",
         ])
     } else {
-        r.pick(&["请尽快派人检查。", "麻烦帮忙核实一下，谢谢。", "希望能给个解释。"])
+        r.pick(&[
+            "请尽快派人检查。",
+            "麻烦帮忙核实一下，谢谢。",
+            "希望能给个解释。",
+        ])
     }
 }
 
@@ -148,7 +157,11 @@ pub fn work_order_text(r: &mut Rng, lang: &str, topic: &Topic, anger: f64, place
     let deg = degree_zh(r, anger);
     let dem = demand_zh(r, anger);
     match *topic {
-        Topic::HighBill { ratio, amount_yuan, month } if ratio >= 1.0 => {
+        Topic::HighBill {
+            ratio,
+            amount_yuan,
+            month,
+        } if ratio >= 1.0 => {
             let times = if ratio >= 1.9 {
                 "一倍".to_string()
             } else {
@@ -156,34 +169,55 @@ pub fn work_order_text(r: &mut Rng, lang: &str, topic: &Topic, anger: f64, place
             };
             match r.below(5) {
                 0 => format!("我家这个月电费突然比上个月高了{times}，怀疑电表有问题，{dem}"),
-                1 => format!("{month}月的电费账单{amount_yuan:.0}元，{deg}不合理，平时用电根本没有变化。{dem}"),
-                2 => format!("为什么我的电费这么高？这个月要交{amount_yuan:.0}元，家里没有添什么电器，{dem}"),
+                1 => format!(
+                    "{month}月的电费账单{amount_yuan:.0}元，{deg}不合理，平时用电根本没有变化。{dem}"
+                ),
+                2 => format!(
+                    "为什么我的电费这么高？这个月要交{amount_yuan:.0}元，家里没有添什么电器，{dem}"
+                ),
                 3 => format!("阶梯电价是不是算错了？我家没有用那么多电，账单却多了{times}。{dem}"),
-                _ => format!("抄表是不是抄错了，{month}月电费{deg}离谱，{amount_yuan:.0}元，不可能用这么多电。"),
+                _ => format!(
+                    "抄表是不是抄错了，{month}月电费{deg}离谱，{amount_yuan:.0}元，不可能用这么多电。"
+                ),
             }
         }
-        Topic::HighBill { amount_yuan, month, .. } => match r.below(2) {
-            0 => format!("{month}月电费只有{amount_yuan:.0}元，比平时少很多，是不是估抄了？麻烦核实一下，免得以后补交。"),
+        Topic::HighBill {
+            amount_yuan, month, ..
+        } => match r.below(2) {
+            0 => format!(
+                "{month}月电费只有{amount_yuan:.0}元，比平时少很多，是不是估抄了？麻烦核实一下，免得以后补交。"
+            ),
             _ => format!("账单上的电量和电表读数对不上，{month}月好像没有按实际读数抄表。"),
         },
         Topic::MeterFault { days } => match r.below(4) {
             0 => format!("电表好像坏了，读数已经{days}天没有变化，请派人来看看。"),
-            1 => format!("APP上显示我家最近{days}天用电量是零，可是家里一直有人住，电表是不是出问题了？"),
+            1 => format!(
+                "APP上显示我家最近{days}天用电量是零，可是家里一直有人住，电表是不是出问题了？"
+            ),
             2 => format!("抄表数据不对，电表显示的和网上查到的不一样，{deg}担心电费算错。{dem}"),
             _ => format!("怀疑电表走得不准，最近{days}天的用电记录{deg}奇怪，希望检测一下电表。"),
         },
         Topic::Outage { hours, heat } => {
             let hot = if heat { "天这么热，" } else { "" };
             match r.below(4) {
-                0 => format!("{hot}{place}又停电了，已经{hours}个小时没有来电，{deg}影响生活。{dem}"),
+                0 => {
+                    format!("{hot}{place}又停电了，已经{hours}个小时没有来电，{deg}影响生活。{dem}")
+                }
                 1 => format!("{hot}突然停电，家里老人孩子受不了，没有任何通知，请尽快抢修！"),
-                2 => format!("我们台区经常停电，这周已经第{}次了，冰箱里的东西都坏了。", r.int(2, 4)),
+                2 => format!(
+                    "我们台区经常停电，这周已经第{}次了，冰箱里的东西都坏了。",
+                    r.int(2, 4)
+                ),
                 _ => format!("{place}停电{hours}小时了，打95598一直占线，{deg}着急。"),
             }
         }
         Topic::TariffChange { amount_yuan } => match r.below(3) {
-            0 => format!("电价调整后我们店的电费涨了不少，这个月{amount_yuan:.0}元，事先没有收到通知，{deg}不满意。"),
-            1 => format!("新的峰谷电价执行后成本明显上升，高峰时段电价{deg}高，能不能解释一下调价依据？"),
+            0 => format!(
+                "电价调整后我们店的电费涨了不少，这个月{amount_yuan:.0}元，事先没有收到通知，{deg}不满意。"
+            ),
+            1 => format!(
+                "新的峰谷电价执行后成本明显上升，高峰时段电价{deg}高，能不能解释一下调价依据？"
+            ),
             _ => format!("电费单价怎么又变了？没有看到任何公告，{dem}"),
         },
         Topic::AppPayment => match r.below(3) {
@@ -209,16 +243,38 @@ pub fn work_order_text(r: &mut Rng, lang: &str, topic: &Topic, anger: f64, place
             1 => format!("打95598等了{minutes}分钟才接通，客服也没有解决问题，{deg}失望。"),
             _ => format!("在营业厅排队等了{minutes}分钟，只开了一个窗口，{deg}不合理。"),
         },
-        Topic::Question => match r.below(5) {
-            0 => "峰谷电价怎么申请？想了解一下谷时段是几点到几点。".to_string(),
-            1 => "请问阶梯电价的第一档是多少度？一年按月算还是按年算？".to_string(),
-            2 => "请问电费发票在哪里下载？需要开增值税专用发票。".to_string(),
-            3 => "家里要装充电桩，需要单独申请电表吗？".to_string(),
-            _ => "下个月要搬家，请问怎么办理过户和销户？".to_string(),
-        },
+        Topic::Question { about: "tariff" } => r
+            .pick(&[
+                "峰谷电价怎么申请？想了解一下谷时段是几点到几点。",
+                "请问阶梯电价的第一档是多少度？是按月算还是按年算？",
+                "我家装了充电桩，晚上充电能不能按谷电价计费？",
+                "想把峰谷电价取消，改回普通电价，需要怎么办理？",
+                "店里的电价是按一般工商业执行的吗？有没有更便宜的方案？",
+                "听说夏天有尖峰电价，请问是哪几个时段？",
+            ])
+            .to_string(),
+        Topic::Question { about: "billing" } => r
+            .pick(&[
+                "请问电费发票在哪里下载？需要开增值税专用发票。",
+                "想开通电子账单，不要再寄纸质账单了，怎么设置？",
+                "这个月的电费账单还没有收到，请问什么时候出账？",
+                "可以办理银行代扣电费吗？每个月总是忘记交。",
+                "电费余额不足的提醒能不能提前几天发？",
+            ])
+            .to_string(),
+        Topic::Question { .. } => r
+            .pick(&[
+                "下个月要搬家，请问怎么办理过户和销户？",
+                "家里要装充电桩，需要单独申请电表吗？",
+                "想在屋顶装光伏，并网需要哪些手续？",
+                "请问计划停电的通知在哪里可以查到？",
+                "房子出租了，电费户名可以改成租客吗？",
+                "营业厅周末上班吗？几点关门？",
+            ])
+            .to_string(),
         Topic::Repair => match r.below(3) {
             0 => "家里进户线有点松动，一开空调就跳闸，请派师傅来看一下。".to_string(),
-            1 => format!("{place}的路灯线路有火花，{deg}危险，请尽快处理。"),
+            1 => format!("{place}的路灯线路有火花，很危险，请尽快处理。"),
             _ => "电表箱门坏了关不上，下雨天担心漏电。".to_string(),
         },
         Topic::Praise => match r.below(4) {
@@ -259,12 +315,25 @@ fn work_order_en(r: &mut Rng, topic: &Topic, anger: f64) -> String {
         Topic::NewConnection { days } => format!("I applied for a new connection {days} days ago and still have no power. {dem}"),
         Topic::Arrears => format!("I paid on time but the system still says I owe money and charged a late fee. {dem}"),
         Topic::Service { minutes } => format!("I waited {minutes} minutes on the 95598 hotline and the agent was not helpful at all. {deg} poor service."),
-        Topic::Question => r
+        Topic::Question { about: "tariff" } => r
             .pick(&[
                 "How do I apply for the time-of-use plan? What are the valley hours?",
-                "Where can I download the invoice for my electricity bill?",
                 "What is the limit of the first tier of the tiered tariff?",
+                "Is there a summer peak price for shops? Which hours does it cover?",
+            ])
+            .to_string(),
+        Topic::Question { about: "billing" } => r
+            .pick(&[
+                "Where can I download the invoice for my electricity bill?",
+                "How do I switch to e-billing instead of paper bills?",
+                "Can the bill be paid automatically from my bank account?",
+            ])
+            .to_string(),
+        Topic::Question { .. } => r
+            .pick(&[
                 "I want to install an EV charger, do I need a separate meter?",
+                "We are moving next month. How do I transfer the account?",
+                "What permits do I need to connect rooftop solar panels?",
             ])
             .to_string(),
         Topic::Repair => "The breaker trips every time we turn on the air conditioner, please send an electrician.".to_string(),
@@ -292,17 +361,36 @@ pub fn survey_comment(r: &mut Rng, lang: &str, csat: i64) -> String {
             ])
             .to_string(),
         (3, true) => r
-            .pick(&["还可以，希望以后处理得更快一点。", "一般吧，问题解决了但是过程比较慢。", "不算满意，也不算差。"])
+            .pick(&[
+                "还可以，希望以后处理得更快一点。",
+                "一般吧，问题解决了但是过程比较慢。",
+                "不算满意，也不算差。",
+            ])
             .to_string(),
         (_, true) => r
-            .pick(&["服务很好，问题解决得很快。", "工作人员很耐心，非常满意！", "处理及时，点赞。", "没有什么问题，挺满意的。"])
+            .pick(&[
+                "服务很好，问题解决得很快。",
+                "工作人员很耐心，非常满意！",
+                "处理及时，点赞。",
+                "没有什么问题，挺满意的。",
+            ])
             .to_string(),
         (1 | 2, false) => r
-            .pick(&["Nobody solved my problem, very disappointed.", "Too slow and not helpful.", "Terrible experience."])
+            .pick(&[
+                "Nobody solved my problem, very disappointed.",
+                "Too slow and not helpful.",
+                "Terrible experience.",
+            ])
             .to_string(),
-        (3, false) => r.pick(&["It was okay, but could be faster.", "Average service."]).to_string(),
+        (3, false) => r
+            .pick(&["It was okay, but could be faster.", "Average service."])
+            .to_string(),
         (_, false) => r
-            .pick(&["Very helpful staff, thank you!", "Quick and friendly service.", "Problem solved, great job."])
+            .pick(&[
+                "Very helpful staff, thank you!",
+                "Quick and friendly service.",
+                "Problem solved, great job.",
+            ])
             .to_string(),
     }
 }

@@ -58,5 +58,9 @@ pub fn generate(seed: u64, cal: &Calendar, region_offsets: &[f64]) -> Weather {
                 .collect(),
         );
     }
-    Weather { temp_c, clear, heat_wave }
+    Weather {
+        temp_c,
+        clear,
+        heat_wave,
+    }
 }

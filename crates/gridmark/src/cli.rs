@@ -110,6 +110,8 @@ pub enum OutArg {
     Csv,
     Json,
     Parquet,
+    /// Run the query and discard the result (for timing).
+    None,
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +126,12 @@ pub struct SqlArgs {
     /// Rows shown in table format.
     #[arg(long, default_value_t = 1000)]
     pub max_rows: usize,
+    /// Run the query this many times, fully materialising the result each time (benchmarks).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Print the run times as one JSON line on standard error.
+    #[arg(long)]
+    pub timing: bool,
 }
 
 #[derive(Debug, Args)]
@@ -137,8 +145,9 @@ pub struct TablesArgs {
 }
 
 pub fn data_dir(data: Option<&Path>) -> Result<PathBuf, CliError> {
-    data.map(Path::to_path_buf)
-        .ok_or_else(|| usage("no lake given: pass --data DIR or set GRIDMARK_DATA (try `gridmark demo` first)"))
+    data.map(Path::to_path_buf).ok_or_else(|| {
+        usage("no lake given: pass --data DIR or set GRIDMARK_DATA (try `gridmark demo` first)")
+    })
 }
 
 /// `900`, `900s`, `15m`, `1h`, `1d` → seconds.
@@ -152,14 +161,20 @@ pub fn parse_interval(text: &str) -> Result<i64, CliError> {
                 "m" | "min" => 60,
                 "h" => 3600,
                 "d" => 86_400,
-                other => return Err(usage(format!("--interval {text}: unknown unit `{other}` (use s, m, h or d)"))),
+                other => {
+                    return Err(usage(format!(
+                        "--interval {text}: unknown unit `{other}` (use s, m, h or d)"
+                    )));
+                }
             },
         ),
         None => (t, 1),
     };
     match num.parse::<i64>() {
         Ok(n) if n > 0 => Ok(n * mult),
-        _ => Err(usage(format!("--interval {text}: expected a positive number such as 900, 15m or 1h"))),
+        _ => Err(usage(format!(
+            "--interval {text}: expected a positive number such as 900, 15m or 1h"
+        ))),
     }
 }
 

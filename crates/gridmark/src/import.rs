@@ -1,8 +1,8 @@
 //! `gridmark import TABLE FILE…`
 
+use crate::CliError;
 use crate::cli::{FormatArg, ImportArgs, TsAt, UnitArg, parse_interval};
 use crate::progress::TerminalProgress;
-use crate::CliError;
 use gridmark_ingest::{ImportOptions, Requested, Unit};
 use gridmark_lake::Lake;
 use std::path::Path;
@@ -38,7 +38,10 @@ pub fn options(args: &ImportArgs) -> Result<ImportOptions, CliError> {
 
 pub fn run(data: &Path, args: ImportArgs) -> Result<(), CliError> {
     let opts = options(&args)?;
-    let lake = Lake::create_or_open(data, opts.tz.as_deref().unwrap_or(gridmark_core::DEFAULT_TZ))?;
+    let lake = Lake::create_or_open(
+        data,
+        opts.tz.as_deref().unwrap_or(gridmark_core::DEFAULT_TZ),
+    )?;
     let progress = TerminalProgress::new();
     let report = gridmark_ingest::import(
         &lake,

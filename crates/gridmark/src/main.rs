@@ -46,7 +46,9 @@ impl CliError {
     fn source_ref(&self) -> Option<&(dyn std::error::Error + 'static)> {
         // thiserror messages already include their `#[source]` text when transparent; only
         // print causes that add something.
-        self.0.source().filter(|s| !self.0.to_string().contains(&s.to_string()))
+        self.0
+            .source()
+            .filter(|s| !self.0.to_string().contains(&s.to_string()))
     }
 }
 

@@ -36,7 +36,9 @@ impl TerminalProgress {
 
 impl gridmark_ingest::Progress for TerminalProgress {
     fn update(&self, file: &str, bytes_read: u64, rows_read: u64) {
-        let Ok(mut last) = self.last.lock() else { return };
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
         if last.elapsed().as_millis() < 250 {
             return;
         }

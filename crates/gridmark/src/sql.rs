@@ -1,11 +1,12 @@
 //! `gridmark sql "SELECT …"`
 
-use crate::cli::{OutArg, SqlArgs};
 use crate::CliError;
+use crate::cli::{OutArg, SqlArgs};
 use gridmark_lake::Lake;
 use gridmark_sql::OutputFormat;
 use std::io::Read;
 use std::path::Path;
+use std::time::Instant;
 
 pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
     let lake = Lake::open(data)?;
@@ -17,22 +18,55 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
         args.query.clone()
     };
     let format = match args.format {
-        OutArg::Table => OutputFormat::Table,
-        OutArg::Csv => OutputFormat::Csv,
-        OutArg::Json => OutputFormat::Json,
-        OutArg::Parquet => OutputFormat::Parquet,
+        OutArg::Table => Some(OutputFormat::Table),
+        OutArg::Csv => Some(OutputFormat::Csv),
+        OutArg::Json => Some(OutputFormat::Json),
+        OutArg::Parquet => Some(OutputFormat::Parquet),
+        OutArg::None => None,
     };
-    if format == OutputFormat::Parquet && args.out.is_none() {
+    if format == Some(OutputFormat::Parquet) && args.out.is_none() {
         return Err(crate::usage("--format parquet needs --out FILE"));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if args.repeat == 0 {
+        return Err(crate::usage("--repeat must be at least 1"));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let ctx = gridmark_sql::session(&lake).await?;
-        let df = ctx.sql(&query).await?;
-        let stream = df.execute_stream().await?;
-        let rows = gridmark_sql::write_stream(stream, format, args.out.as_deref(), args.max_rows).await?;
-        if let Some(out) = &args.out {
-            eprintln!("wrote {rows} rows to {}", out.display());
+        let mut times = Vec::new();
+        let mut rows = 0;
+        // With --repeat or --timing, timed runs materialise the whole result in memory, as the
+        // peers' benchmarks do; the output is then written by one more, untimed run.
+        let timed_runs = if args.repeat > 1 || args.timing || format.is_none() {
+            args.repeat
+        } else {
+            0
+        };
+        for _ in 0..timed_runs {
+            let start = Instant::now();
+            let batches = ctx.sql(&query).await?.collect().await?;
+            times.push(start.elapsed().as_secs_f64());
+            rows = batches.iter().map(|b| b.num_rows()).sum();
+        }
+        if let Some(format) = format {
+            let stream = ctx.sql(&query).await?.execute_stream().await?;
+            let n = gridmark_sql::write_stream(stream, format, args.out.as_deref(), args.max_rows)
+                .await?;
+            rows = n as usize;
+            if let Some(out) = &args.out {
+                eprintln!("wrote {n} rows to {}", out.display());
+            }
+        }
+        if args.timing {
+            let mut sorted = times.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+            eprintln!(
+                "{}",
+                serde_json::json!({"median_s": median, "all": times, "rows": rows})
+            );
         }
         Ok::<(), gridmark_sql::SqlError>(())
     })?;

@@ -1,7 +1,7 @@
 //! `gridmark tables`: what the lake holds.
 
-use crate::cli::TablesArgs;
 use crate::CliError;
+use crate::cli::TablesArgs;
 use gridmark_core::catalog::TABLES;
 use gridmark_core::civil::format_utc;
 use gridmark_lake::Lake;
@@ -47,7 +47,10 @@ pub fn run(data: &Path, args: TablesArgs) -> Result<(), CliError> {
         snap.version,
         lake.settings().default_tz
     );
-    println!("{:<16} {:>12} {:>6} {:>10}  {:<20} {:<20}  description", "table", "rows", "files", "MB", "from (UTC)", "to (UTC)");
+    println!(
+        "{:<16} {:>12} {:>6} {:>10}  {:<20} {:<20}  description",
+        "table", "rows", "files", "MB", "from (UTC)", "to (UTC)"
+    );
     for r in &rows {
         println!(
             "{:<16} {:>12} {:>6} {:>10.1}  {:<20} {:<20}  {}",
@@ -65,12 +68,23 @@ pub fn run(data: &Path, args: TablesArgs) -> Result<(), CliError> {
                     "    {:<18} {:<12} {:<9} {}",
                     c["name"].as_str().unwrap_or_default(),
                     c["type"].as_str().unwrap_or_default(),
-                    if c["nullable"].as_bool() == Some(true) { "null" } else { "not null" },
+                    if c["nullable"].as_bool() == Some(true) {
+                        "null"
+                    } else {
+                        "not null"
+                    },
                     c["doc"].as_str().unwrap_or_default()
                 );
             }
         }
     }
-    println!("views: {}", gridmark_sql::VIEWS.iter().map(|v| v.0).collect::<Vec<_>>().join(", "));
+    println!(
+        "views: {}",
+        gridmark_sql::VIEWS
+            .iter()
+            .map(|v| v.0)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(())
 }

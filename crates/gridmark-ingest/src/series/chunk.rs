@@ -68,7 +68,13 @@ impl SeriesChunk {
         self.value.push(value);
     }
 
-    pub fn reject(&mut self, file: &str, line: u64, field: Option<&str>, reason: impl Into<String>) {
+    pub fn reject(
+        &mut self,
+        file: &str,
+        line: u64,
+        field: Option<&str>,
+        reason: impl Into<String>,
+    ) {
         self.rejected += 1;
         if self.rejects.len() < MAX_REJECT_DETAILS {
             self.rejects.push(Reject {

@@ -46,7 +46,10 @@ fn infer_interval(chunk: &SeriesChunk) -> Option<i64> {
             }
         }
     }
-    steps.into_iter().max_by_key(|&(s, n)| (n, -s)).map(|(s, _)| s)
+    steps
+        .into_iter()
+        .max_by_key(|&(s, n)| (n, -s))
+        .map(|(s, _)| s)
 }
 
 /// Imports one text (plain or gzip), Parquet or JSON-lines file of interval data.
@@ -65,17 +68,25 @@ pub(crate) fn import_file(
     let source = report.file.clone();
     if container == Container::Parquet {
         report.format = "parquet (long)".into();
-        return import_parquet(writer, stage, table, path, opts, time, report, &source, progress).map(|_| Vec::new());
+        return import_parquet(
+            writer, stage, table, path, opts, time, report, &source, progress,
+        )
+        .map(|_| Vec::new());
     }
     let mut reader = ChunkReader::new(path, open_text(path, container)?, opts.chunk_bytes);
     let Some(first) = reader.next_chunk()? else {
         return Err(format_err(path, "is empty (no header line)"));
     };
-    let header = lines(&first).next().map(|(_, l)| l.to_vec()).unwrap_or_default();
+    let header = lines(&first)
+        .next()
+        .map(|(_, l)| l.to_vec())
+        .unwrap_or_default();
     if header.trim_ascii_start().starts_with(b"{") {
         report.format = "json-lines (long)".into();
-        return import_jsonl(writer, stage, table, path, first, reader, opts, time, report, &source, progress)
-            .map(|_| Vec::new());
+        return import_jsonl(
+            writer, stage, table, path, first, reader, opts, time, report, &source, progress,
+        )
+        .map(|_| Vec::new());
     }
     if std::str::from_utf8(&header).is_err() {
         return Err(IngestError::Line {
@@ -86,12 +97,34 @@ pub(crate) fn import_file(
     }
     let sep = detect_separator(&header);
     let mut fields = Vec::new();
-    split_line(&header, sep, &mut fields).map_err(|e| IngestError::Line { path: path.into(), line: 1, reason: e })?;
-    let headers: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-    let (layout, ignored) = detect::detect(table.name, &headers, opts.format)
-        .map_err(|e| format_err(path, e))?;
+    split_line(&header, sep, &mut fields).map_err(|e| IngestError::Line {
+        path: path.into(),
+        line: 1,
+        reason: e,
+    })?;
+    let headers: Vec<String> = fields
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    let sample = lines(&first)
+        .nth(1)
+        .map(|(_, l)| l.to_vec())
+        .unwrap_or_default();
+    let sample_fields: Option<Vec<String>> = (!sample.is_empty())
+        .then(|| {
+            let mut f = Vec::new();
+            split_line(&sample, sep, &mut f).ok()?;
+            Some(
+                f.iter()
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect(),
+            )
+        })
+        .flatten();
+    let (layout, ignored) =
+        detect::detect(table.name, &headers, opts.format, sample_fields.as_deref())
+            .map_err(|e| format_err(path, e))?;
     report.ignored_columns = ignored;
-    let sample = lines(&first).nth(1).map(|(_, l)| l.to_vec()).unwrap_or_default();
     let decimal_comma = sep == b';' && sample.contains(&b',');
     report.format = match &layout {
         Layout::Long { .. } => "long",
@@ -112,7 +145,11 @@ pub(crate) fn import_file(
     let mut route = RouteOptions {
         interval_s: env.interval_s.unwrap_or(0),
         ts_at_end: opts.ts_at_end,
-        unit: opts.unit.unwrap_or(if table.name == "series" { Unit::AsIs } else { Unit::Kwh }),
+        unit: opts.unit.unwrap_or(if table.name == "series" {
+            Unit::AsIs
+        } else {
+            Unit::Kwh
+        }),
     };
     let bytes_read = AtomicU64::new(0);
     let reader_error: Mutex<Option<IngestError>> = Mutex::new(None);
@@ -159,11 +196,26 @@ pub(crate) fn import_file(
             pending.insert(parsed.seq, parsed);
             while let Some(chunk) = pending.remove(&next_seq) {
                 next_seq += 1;
-                if let Err(e) = take_chunk(writer, stage, chunk, &mut route, opts, path, report, &source, &mut labels, table) {
+                if let Err(e) = take_chunk(
+                    writer,
+                    stage,
+                    chunk,
+                    &mut route,
+                    opts,
+                    path,
+                    report,
+                    &source,
+                    &mut labels,
+                    table,
+                ) {
                     outcome = Err(e);
                     return; // dropping done_rx stops the workers and the reader
                 }
-                progress.update(&source, bytes_read.load(Ordering::Relaxed), report.rows_read);
+                progress.update(
+                    &source,
+                    bytes_read.load(Ordering::Relaxed),
+                    report.rows_read,
+                );
             }
         }
     });
@@ -219,18 +271,45 @@ fn import_parquet(
     source: &str,
     progress: &dyn Progress,
 ) -> Result<(), IngestError> {
-    let perr = |source| IngestError::Parquet { path: path.into(), source };
-    let aerr = |source| IngestError::Arrow { path: path.into(), source };
-    let file = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.into(), source })?;
+    let perr = |source| IngestError::Parquet {
+        path: path.into(),
+        source,
+    };
+    let aerr = |source| IngestError::Arrow {
+        path: path.into(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|source| IngestError::Io {
+        path: path.into(),
+        source,
+    })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
-    let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let (layout, ignored) = detect::detect(table.name, &names, Requested::Long).map_err(|e| format_err(path, e))?;
-    let Layout::Long { id, ts, value, interval } = layout else { unreachable!("asked for long") };
+    let names: Vec<String> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let (layout, ignored) = detect::detect(table.name, &names, Requested::Long, None)
+        .map_err(|e| format_err(path, e))?;
+    let Layout::Long {
+        id,
+        ts,
+        value,
+        interval,
+    } = layout
+    else {
+        unreachable!("asked for long")
+    };
     report.ignored_columns = ignored;
     let mut route = RouteOptions {
         interval_s: opts.interval_s.unwrap_or(0),
         ts_at_end: opts.ts_at_end,
-        unit: opts.unit.unwrap_or(if table.name == "series" { Unit::AsIs } else { Unit::Kwh }),
+        unit: opts.unit.unwrap_or(if table.name == "series" {
+            Unit::AsIs
+        } else {
+            Unit::Kwh
+        }),
     };
     let reader = builder.with_batch_size(1 << 16).build().map_err(perr)?;
     let mut labels = Vec::new();
@@ -249,7 +328,11 @@ fn import_parquet(
         let ts_col = batch.column(ts);
         let stamps: Vec<Option<ParsedTimestamp>> = match ts_col.data_type() {
             DataType::Timestamp(_, tz) => {
-                let c = compute::cast(ts_col, &DataType::Timestamp(TimeUnit::Millisecond, tz.clone())).map_err(aerr)?;
+                let c = compute::cast(
+                    ts_col,
+                    &DataType::Timestamp(TimeUnit::Millisecond, tz.clone()),
+                )
+                .map_err(aerr)?;
                 let offset_s = tz.as_ref().map(|_| 0);
                 c.as_primitive::<TimestampMillisecondType>()
                     .iter()
@@ -257,10 +340,16 @@ fn import_parquet(
                     .collect()
             }
             DataType::Date32 | DataType::Date64 => {
-                let c = compute::cast(ts_col, &DataType::Timestamp(TimeUnit::Millisecond, None)).map_err(aerr)?;
+                let c = compute::cast(ts_col, &DataType::Timestamp(TimeUnit::Millisecond, None))
+                    .map_err(aerr)?;
                 c.as_primitive::<TimestampMillisecondType>()
                     .iter()
-                    .map(|t| t.map(|wall_ms| ParsedTimestamp { wall_ms, offset_s: None }))
+                    .map(|t| {
+                        t.map(|wall_ms| ParsedTimestamp {
+                            wall_ms,
+                            offset_s: None,
+                        })
+                    })
                     .collect()
             }
             _ => {
@@ -282,14 +371,27 @@ fn import_parquet(
                 continue;
             }
             let Some(t) = stamps[r] else {
-                chunk.reject(source, row, Some(&names[ts]), "timestamp is missing or unreadable");
+                chunk.reject(
+                    source,
+                    row,
+                    Some(&names[ts]),
+                    "timestamp is missing or unreadable",
+                );
                 continue;
             };
             if vals.is_null(r) || !vals.value(r).is_finite() {
-                chunk.reject(source, row, Some(&names[value]), "value is missing or not finite");
+                chunk.reject(
+                    source,
+                    row,
+                    Some(&names[value]),
+                    "value is missing or not finite",
+                );
                 continue;
             }
-            let iv = ivs.as_ref().map_or(0, |a| a.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(r));
+            let iv = ivs.as_ref().map_or(0, |a| {
+                a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .value(r)
+            });
             let idv = format!("{}{}", opts.id_prefix, ids.value(r));
             match resolver.resolve(&idv, t) {
                 Ok((utc, later)) => {
@@ -302,7 +404,18 @@ fn import_parquet(
             }
         }
         row_base += n as u64;
-        take_chunk(writer, stage, chunk, &mut route, opts, path, report, source, &mut labels, table)?;
+        take_chunk(
+            writer,
+            stage,
+            chunk,
+            &mut route,
+            opts,
+            path,
+            report,
+            source,
+            &mut labels,
+            table,
+        )?;
         progress.update(source, 0, report.rows_read);
     }
     Ok(())
@@ -325,7 +438,11 @@ fn import_jsonl(
     let mut route = RouteOptions {
         interval_s: opts.interval_s.unwrap_or(0),
         ts_at_end: opts.ts_at_end,
-        unit: opts.unit.unwrap_or(if table.name == "series" { Unit::AsIs } else { Unit::Kwh }),
+        unit: opts.unit.unwrap_or(if table.name == "series" {
+            Unit::AsIs
+        } else {
+            Unit::Kwh
+        }),
     };
     let mut labels = Vec::new();
     let mut resolver = TimeResolver::new(time);
@@ -338,7 +455,8 @@ fn import_jsonl(
                 continue;
             }
             chunk.rows_read += 1;
-            let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {
+            let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line)
+            {
                 Ok(serde_json::Value::Object(o)) => o,
                 Ok(_) => {
                     chunk.reject(source, n, None, "is not a JSON object");
@@ -351,13 +469,27 @@ fn import_jsonl(
             };
             if keys.is_none() {
                 let names: Vec<String> = obj.keys().cloned().collect();
-                let (layout, _) = detect::detect(table.name, &names, Requested::Long).map_err(|e| IngestError::Line {
-                    path: path.into(),
-                    line: n,
-                    reason: e,
-                })?;
-                let Layout::Long { id, ts, value, interval } = layout else { unreachable!("asked for long") };
-                keys = Some((names[id].clone(), names[ts].clone(), names[value].clone(), interval.map(|i| names[i].clone())));
+                let (layout, _) = detect::detect(table.name, &names, Requested::Long, None)
+                    .map_err(|e| IngestError::Line {
+                        path: path.into(),
+                        line: n,
+                        reason: e,
+                    })?;
+                let Layout::Long {
+                    id,
+                    ts,
+                    value,
+                    interval,
+                } = layout
+                else {
+                    unreachable!("asked for long")
+                };
+                keys = Some((
+                    names[id].clone(),
+                    names[ts].clone(),
+                    names[value].clone(),
+                    interval.map(|i| names[i].clone()),
+                ));
             }
             let (kid, kts, kval, kiv) = keys.as_ref().expect("set above");
             let id = match obj.get(kid) {
@@ -371,21 +503,36 @@ fn import_jsonl(
             let id = format!("{}{}", opts.id_prefix, id);
             let parsed = match obj.get(kts) {
                 Some(serde_json::Value::String(s)) => civil::parse_timestamp(s.as_bytes()),
-                Some(serde_json::Value::Number(x)) => x.as_i64().map(|ms| ParsedTimestamp { wall_ms: ms, offset_s: Some(0) }),
+                Some(serde_json::Value::Number(x)) => x.as_i64().map(|ms| ParsedTimestamp {
+                    wall_ms: ms,
+                    offset_s: Some(0),
+                }),
                 _ => None,
             };
             let Some(parsed) = parsed else {
                 chunk.reject(source, n, Some(kts), "timestamp is missing or unreadable");
                 continue;
             };
-            let Some(v) = obj.get(kval).and_then(serde_json::Value::as_f64).filter(|v| v.is_finite()) else {
+            let Some(v) = obj
+                .get(kval)
+                .and_then(serde_json::Value::as_f64)
+                .filter(|v| v.is_finite())
+            else {
                 chunk.reject(source, n, Some(kval), "value is missing or not a number");
                 continue;
             };
-            let iv = match kiv.as_ref().map(|k| obj.get(k).and_then(serde_json::Value::as_i64)) {
+            let iv = match kiv
+                .as_ref()
+                .map(|k| obj.get(k).and_then(serde_json::Value::as_i64))
+            {
                 Some(Some(x)) if x > 0 => x,
                 Some(_) => {
-                    chunk.reject(source, n, kiv.as_deref(), "interval must be a positive whole number of seconds");
+                    chunk.reject(
+                        source,
+                        n,
+                        kiv.as_deref(),
+                        "interval must be a positive whole number of seconds",
+                    );
                     continue;
                 }
                 None => 0,
@@ -400,7 +547,18 @@ fn import_jsonl(
                 Err(e) => chunk.reject(source, n, Some(kts), e),
             }
         }
-        take_chunk(writer, stage, chunk, &mut route, opts, path, report, source, &mut labels, table)?;
+        take_chunk(
+            writer,
+            stage,
+            chunk,
+            &mut route,
+            opts,
+            path,
+            report,
+            source,
+            &mut labels,
+            table,
+        )?;
         progress.update(source, reader.bytes_read, report.rows_read);
         next = reader.next_chunk()?;
     }

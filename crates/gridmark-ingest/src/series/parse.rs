@@ -50,7 +50,10 @@ impl<'a> TimeResolver<'a> {
             return Ok((utc, None));
         }
         let tz = self.tz_of(id);
-        let r = self.resolvers.entry(tz).or_insert_with(|| LocalResolver::new(tz));
+        let r = self
+            .resolvers
+            .entry(tz)
+            .or_insert_with(|| LocalResolver::new(tz));
         match r.resolve(p.wall_ms) {
             LocalInstant::Single(t) => Ok((t, None)),
             LocalInstant::Ambiguous(a, b) => Ok((a, Some(b))),
@@ -86,7 +89,10 @@ pub enum Layout {
         interval: Option<usize>,
     },
     /// `ts, <id>, <id>, …` one timestamp a line (ECL/UCI, ETT).
-    Wide { ts: usize, ids: Vec<(usize, String)> },
+    Wide {
+        ts: usize,
+        ids: Vec<(usize, String)>,
+    },
     /// `CONS_NO, FLAG, <date>, <date>, …` one customer a line, daily kWh (SGCC).
     Sgcc {
         id: usize,
@@ -104,7 +110,12 @@ pub(crate) fn parse_number(field: &[u8], decimal_comma: bool) -> Result<f64, Str
         .and_then(|f| f.strip_suffix(b"\""))
         .unwrap_or(field);
     let text: Cow<[u8]> = if decimal_comma && field.contains(&b',') {
-        Cow::Owned(field.iter().map(|&b| if b == b',' { b'.' } else { b }).collect())
+        Cow::Owned(
+            field
+                .iter()
+                .map(|&b| if b == b',' { b'.' } else { b })
+                .collect(),
+        )
     } else {
         Cow::Borrowed(field)
     };
@@ -112,7 +123,10 @@ pub(crate) fn parse_number(field: &[u8], decimal_comma: bool) -> Result<f64, Str
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err(format!("`{s}` is not a finite number")),
-        Err(_) => Err(format!("`{}` is not a number", s.chars().take(40).collect::<String>())),
+        Err(_) => Err(format!(
+            "`{}` is not a number",
+            s.chars().take(40).collect::<String>()
+        )),
     }
 }
 
@@ -126,7 +140,8 @@ fn is_empty_cell(field: &[u8]) -> bool {
 }
 
 fn id_text(field: &[u8]) -> Result<&str, String> {
-    let s = std::str::from_utf8(field.trim_ascii()).map_err(|_| "is not valid UTF-8".to_string())?;
+    let s =
+        std::str::from_utf8(field.trim_ascii()).map_err(|_| "is not valid UTF-8".to_string())?;
     let s = s.trim_matches('"');
     if s.is_empty() {
         return Err("is empty".into());
@@ -145,7 +160,12 @@ impl Layout {
         let mut fields: Vec<Cow<[u8]>> = Vec::with_capacity(8);
         let mut id_buf = String::new();
         match self {
-            Layout::Long { id, ts, value, interval } => {
+            Layout::Long {
+                id,
+                ts,
+                value,
+                interval,
+            } => {
                 let need = *id.max(ts).max(value).max(&interval.unwrap_or(0)) + 1;
                 for (n, line) in lines(chunk) {
                     if n == 1 || line.is_empty() {
@@ -157,7 +177,12 @@ impl Layout {
                         continue;
                     }
                     if fields.len() < need {
-                        out.reject(env.file, n, None, format!("has {} fields, expected at least {need}", fields.len()));
+                        out.reject(
+                            env.file,
+                            n,
+                            None,
+                            format!("has {} fields, expected at least {need}", fields.len()),
+                        );
                         continue;
                     }
                     let meter = match id_text(&fields[*id]) {
@@ -171,8 +196,16 @@ impl Layout {
                     id_buf.push_str(env.id_prefix);
                     id_buf.push_str(meter);
                     let Some(parsed) = civil::parse_timestamp(&fields[*ts]) else {
-                        let shown = String::from_utf8_lossy(&fields[*ts]).chars().take(40).collect::<String>();
-                        out.reject(env.file, n, Some("ts"), format!("`{shown}` is not a timestamp"));
+                        let shown = String::from_utf8_lossy(&fields[*ts])
+                            .chars()
+                            .take(40)
+                            .collect::<String>();
+                        out.reject(
+                            env.file,
+                            n,
+                            Some("ts"),
+                            format!("`{shown}` is not a timestamp"),
+                        );
                         continue;
                     };
                     let v = match parse_number(&fields[*value], env.decimal_comma) {
@@ -186,7 +219,12 @@ impl Layout {
                         Some(i) => match parse_number(&fields[*i], false) {
                             Ok(x) if x >= 1.0 && x.fract() == 0.0 => x as i64,
                             _ => {
-                                out.reject(env.file, n, Some("interval_s"), "interval must be a positive whole number of seconds");
+                                out.reject(
+                                    env.file,
+                                    n,
+                                    Some("interval_s"),
+                                    "interval must be a positive whole number of seconds",
+                                );
                                 continue;
                             }
                         },
@@ -207,7 +245,12 @@ impl Layout {
                         continue;
                     }
                     if fields.len() < need {
-                        out.reject(env.file, n, None, format!("has {} fields, expected {need}", fields.len()));
+                        out.reject(
+                            env.file,
+                            n,
+                            None,
+                            format!("has {} fields, expected {need}", fields.len()),
+                        );
                         continue;
                     }
                     let meter = match id_text(&fields[*id]) {
@@ -235,7 +278,10 @@ impl Layout {
                             continue;
                         }
                     };
-                    let parsed = ParsedTimestamp { wall_ms: d * MS_PER_DAY, offset_s: None };
+                    let parsed = ParsedTimestamp {
+                        wall_ms: d * MS_PER_DAY,
+                        offset_s: None,
+                    };
                     push_resolved(&mut out, &mut time, env, n, &id_buf, parsed, 86_400, v);
                 }
             }
@@ -251,7 +297,12 @@ impl Layout {
                         continue;
                     }
                     if fields.len() < need {
-                        out.reject(env.file, n, None, format!("has {} fields, the header has {need}", fields.len()));
+                        out.reject(
+                            env.file,
+                            n,
+                            None,
+                            format!("has {} fields, the header has {need}", fields.len()),
+                        );
                         continue;
                     }
                     let meter = match id_text(&fields[*id]) {
@@ -266,7 +317,9 @@ impl Layout {
                     id_buf.push_str(meter);
                     if let Some(f) = flag {
                         match parse_number(&fields[*f], false) {
-                            Ok(v) if v == 0.0 || v == 1.0 => out.labels.push((id_buf.clone(), v as i64)),
+                            Ok(v) if v == 0.0 || v == 1.0 => {
+                                out.labels.push((id_buf.clone(), v as i64))
+                            }
                             _ => {
                                 out.reject(env.file, n, Some("FLAG"), "FLAG must be 0 or 1");
                                 continue;
@@ -281,8 +334,13 @@ impl Layout {
                         }
                         match parse_number(cell, false) {
                             Ok(v) => {
-                                let parsed = ParsedTimestamp { wall_ms: d * MS_PER_DAY, offset_s: None };
-                                push_resolved(&mut out, &mut time, env, n, &id_buf, parsed, 86_400, v);
+                                let parsed = ParsedTimestamp {
+                                    wall_ms: d * MS_PER_DAY,
+                                    offset_s: None,
+                                };
+                                push_resolved(
+                                    &mut out, &mut time, env, n, &id_buf, parsed, 86_400, v,
+                                );
                             }
                             Err(e) => {
                                 let day = civil::format_date(d);
@@ -307,12 +365,25 @@ impl Layout {
                         continue;
                     }
                     if fields.len() < need {
-                        out.reject(env.file, n, None, format!("has {} fields, the header has {need}", fields.len()));
+                        out.reject(
+                            env.file,
+                            n,
+                            None,
+                            format!("has {} fields, the header has {need}", fields.len()),
+                        );
                         continue;
                     }
                     let Some(parsed) = civil::parse_timestamp(&fields[*ts]) else {
-                        let shown = String::from_utf8_lossy(&fields[*ts]).chars().take(40).collect::<String>();
-                        out.reject(env.file, n, Some("timestamp"), format!("`{shown}` is not a timestamp"));
+                        let shown = String::from_utf8_lossy(&fields[*ts])
+                            .chars()
+                            .take(40)
+                            .collect::<String>();
+                        out.reject(
+                            env.file,
+                            n,
+                            Some("timestamp"),
+                            format!("`{shown}` is not a timestamp"),
+                        );
                         continue;
                     };
                     let start = cells.len();

@@ -97,7 +97,8 @@ pub(crate) fn series_batch(
         .map(|c| -> ArrayRef {
             match c.name {
                 "ts" => Arc::new(
-                    TimestampMillisecondArray::from(ts.take().unwrap_or_default()).with_timezone("UTC"),
+                    TimestampMillisecondArray::from(ts.take().unwrap_or_default())
+                        .with_timezone("UTC"),
                 ),
                 "interval_s" => Arc::new(Int64Array::from(interval.take().unwrap_or_default())),
                 "kwh" | "value" => Arc::new(Float64Array::from(value.take().unwrap_or_default())),
@@ -177,7 +178,11 @@ impl SeriesStage {
         for &(row, later) in &chunk.ambiguous {
             let run = chunk.runs.partition_point(|r| r.end <= row);
             let id = chunk.runs[run].id.clone();
-            let later = if opts.ts_at_end { later - chunk.interval[row] * 1000 } else { later };
+            let later = if opts.ts_at_end {
+                later - chunk.interval[row] * 1000
+            } else {
+                later
+            };
             if !self.ambiguous_seen.insert((id, chunk.ts[row])) {
                 chunk.ts[row] = later;
             }
@@ -254,7 +259,9 @@ impl SeriesStage {
         let parts = std::mem::take(&mut self.parts);
         for (_, mut part) in parts {
             flush(self.table, &self.schema, writer, &mut part)?;
-            let Some(sink) = part.sink.take() else { continue };
+            let Some(sink) = part.sink.take() else {
+                continue;
+            };
             let entry = sink.finish()?;
             let overlapping: Vec<&FileEntry> = existing
                 .iter()
@@ -271,7 +278,8 @@ impl SeriesStage {
                 writer.add_file(self.table.name, entry);
                 continue;
             }
-            let (kept, d, c) = self.dedupe(writer, &entry, &overlapping, part.name.as_deref(), report)?;
+            let (kept, d, c) =
+                self.dedupe(writer, &entry, &overlapping, part.name.as_deref(), report)?;
             stored += kept;
             dups += d;
             conflicts += c;
@@ -293,7 +301,11 @@ impl SeriesStage {
         let id_i = idx_of(self.table.key[0]);
         let ts_i = idx_of("ts");
         let iv_i = self.schema.index_of("interval_s").ok();
-        let val_i = self.schema.index_of("kwh").or_else(|_| self.schema.index_of("value")).expect("value column");
+        let val_i = self
+            .schema
+            .index_of("kwh")
+            .or_else(|_| self.schema.index_of("value"))
+            .expect("value column");
         let mut stored: HashMap<(String, i64, i64), f64> = HashMap::new();
         for f in existing {
             let b = read_all(&lake_root.join(&f.path), &self.schema)?;
@@ -303,23 +315,41 @@ impl SeriesStage {
             let iv = iv_i.map(|i| b.column(i).as_primitive::<Int64Type>().clone());
             for r in 0..b.num_rows() {
                 let interval = iv.as_ref().map_or(0, |a| a.value(r));
-                stored.insert((ids.value(r).to_string(), interval, ts.value(r)), val.value(r));
+                stored.insert(
+                    (ids.value(r).to_string(), interval, ts.value(r)),
+                    val.value(r),
+                );
             }
         }
         let n = batch.num_rows();
         let order: ArrayRef = Arc::new(UInt32Array::from_iter_values(0..n as u32));
-        let mut sort_cols = vec![SortColumn { values: batch.column(id_i).clone(), options: None }];
+        let mut sort_cols = vec![SortColumn {
+            values: batch.column(id_i).clone(),
+            options: None,
+        }];
         if let Some(i) = iv_i {
-            sort_cols.push(SortColumn { values: batch.column(i).clone(), options: None });
+            sort_cols.push(SortColumn {
+                values: batch.column(i).clone(),
+                options: None,
+            });
         }
-        sort_cols.push(SortColumn { values: batch.column(ts_i).clone(), options: None });
-        sort_cols.push(SortColumn { values: order, options: None });
-        let sorted = compute::lexsort_to_indices(&sort_cols, None).map_err(|source| IngestError::Arrow {
-            path: staged.path.clone().into(),
-            source,
-        })?;
+        sort_cols.push(SortColumn {
+            values: batch.column(ts_i).clone(),
+            options: None,
+        });
+        sort_cols.push(SortColumn {
+            values: order,
+            options: None,
+        });
+        let sorted =
+            compute::lexsort_to_indices(&sort_cols, None).map_err(|source| IngestError::Arrow {
+                path: staged.path.clone().into(),
+                source,
+            })?;
         let ids = batch.column(id_i).as_string::<i32>();
-        let ts = batch.column(ts_i).as_primitive::<TimestampMillisecondType>();
+        let ts = batch
+            .column(ts_i)
+            .as_primitive::<TimestampMillisecondType>();
         let val = batch.column(val_i).as_primitive::<Float64Type>();
         let iv = iv_i.map(|i| batch.column(i).as_primitive::<Int64Type>().clone());
         let mut keep: Vec<u32> = Vec::with_capacity(n);
@@ -345,7 +375,12 @@ impl SeriesStage {
                     conflicts += 1;
                     if report.conflict_examples.len() < MAX_CONFLICT_EXAMPLES {
                         report.conflict_examples.push(Conflict {
-                            key: format!("{} {} ({} s)", ids.value(ri), civil::format_utc(ts.value(ri)), interval),
+                            key: format!(
+                                "{} {} ({} s)",
+                                ids.value(ri),
+                                civil::format_utc(ts.value(ri)),
+                                interval
+                            ),
                             kept: v.to_string(),
                             dropped: val.value(ri).to_string(),
                         });
@@ -367,9 +402,16 @@ impl SeriesStage {
             .iter()
             .map(|c| compute::take(c, &keep, None))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| IngestError::Arrow { path: staged.path.clone().into(), source })?;
-        let out = RecordBatch::try_new(self.schema.clone(), cols)
-            .map_err(|source| IngestError::Arrow { path: staged.path.clone().into(), source })?;
+            .map_err(|source| IngestError::Arrow {
+                path: staged.path.clone().into(),
+                source,
+            })?;
+        let out = RecordBatch::try_new(self.schema.clone(), cols).map_err(|source| {
+            IngestError::Arrow {
+                path: staged.path.clone().into(),
+                source,
+            }
+        })?;
         let mut sink = writer.sink(self.table, partition)?;
         let mut off = 0;
         while off < out.num_rows() {
@@ -415,27 +457,51 @@ fn flush(
 
 /// Reads a whole Parquet file (one partition of one import) into one batch.
 pub(crate) fn read_all(path: &Path, schema: &SchemaRef) -> Result<RecordBatch, IngestError> {
-    let file = std::fs::File::open(path).map_err(|source| IngestError::Io { path: path.into(), source })?;
-    let perr = |source| IngestError::Parquet { path: path.into(), source };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?.with_batch_size(1 << 16).build().map_err(perr)?;
+    let file = std::fs::File::open(path).map_err(|source| IngestError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let perr = |source| IngestError::Parquet {
+        path: path.into(),
+        source,
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(perr)?
+        .with_batch_size(1 << 16)
+        .build()
+        .map_err(perr)?;
     let mut batches = Vec::new();
     for b in reader {
-        let b = b.map_err(|source| IngestError::Arrow { path: path.into(), source })?;
+        let b = b.map_err(|source| IngestError::Arrow {
+            path: path.into(),
+            source,
+        })?;
         let cols = schema
             .fields()
             .iter()
             .map(|f| {
-                let c = b.column_by_name(f.name()).cloned().ok_or_else(|| IngestError::Format {
+                let c = b
+                    .column_by_name(f.name())
+                    .cloned()
+                    .ok_or_else(|| IngestError::Format {
+                        path: path.into(),
+                        reason: format!("column {} is missing", f.name()),
+                    })?;
+                compute::cast(&c, f.data_type()).map_err(|source| IngestError::Arrow {
                     path: path.into(),
-                    reason: format!("column {} is missing", f.name()),
-                })?;
-                compute::cast(&c, f.data_type()).map_err(|source| IngestError::Arrow { path: path.into(), source })
+                    source,
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         batches.push(
-            RecordBatch::try_new(schema.clone(), cols)
-                .map_err(|source| IngestError::Arrow { path: path.into(), source })?,
+            RecordBatch::try_new(schema.clone(), cols).map_err(|source| IngestError::Arrow {
+                path: path.into(),
+                source,
+            })?,
         );
     }
-    concat_batches(schema, &batches).map_err(|source| IngestError::Arrow { path: path.into(), source })
+    concat_batches(schema, &batches).map_err(|source| IngestError::Arrow {
+        path: path.into(),
+        source,
+    })
 }

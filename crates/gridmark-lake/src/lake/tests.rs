@@ -20,7 +20,8 @@ fn commit_staff(lake: &Lake, ids: &[&str]) -> Snapshot {
     let table = catalog::table("staff").unwrap();
     let mut w = lake.writer(clock()).unwrap();
     let mut sink = w.sink(table, None).unwrap();
-    sink.write(&rows_to_batch(&staff_rows(ids)).unwrap()).unwrap();
+    sink.write(&rows_to_batch(&staff_rows(ids)).unwrap())
+        .unwrap();
     let entry = sink.finish().unwrap();
     w.add_file("staff", entry);
     w.commit("test").unwrap()
@@ -35,7 +36,10 @@ fn commit_makes_files_visible_with_statistics() {
     assert_eq!(snap.version, 1);
     assert_eq!(snap.rows("staff"), 2);
     let f = &snap.table("staff").unwrap().files[0];
-    assert_eq!((f.min_key.as_deref(), f.max_key.as_deref()), (Some("S1"), Some("S2")));
+    assert_eq!(
+        (f.min_key.as_deref(), f.max_key.as_deref()),
+        (Some("S1"), Some("S2"))
+    );
     assert!(lake.abs(&f.path).exists());
     let again = Lake::open(dir.path()).unwrap().snapshot().unwrap();
     assert_eq!(again, snap);
@@ -51,7 +55,8 @@ fn uncommitted_writer_leaves_the_lake_as_it_was() {
     {
         let mut w = lake.writer(clock()).unwrap();
         let mut sink = w.sink(table, None).unwrap();
-        sink.write(&rows_to_batch(&staff_rows(&["S9"])).unwrap()).unwrap();
+        sink.write(&rows_to_batch(&staff_rows(&["S9"])).unwrap())
+            .unwrap();
         stray = sink.path().to_path_buf();
         let entry = sink.finish().unwrap();
         w.add_file("staff", entry);
@@ -69,12 +74,23 @@ fn files_left_by_a_killed_writer_are_collected_by_the_next_one() {
     let snap = commit_staff(&lake, &["S1"]);
     let orphan = dir.path().join("tables/staff/c00000002-00001.parquet");
     std::fs::write(&orphan, b"PAR1 half a file").unwrap();
-    std::fs::write(dir.path().join("_commits/00000000000000000002.json.tmp"), b"{").unwrap();
-    assert_eq!(lake.snapshot().unwrap(), snap, "a temp snapshot is not a commit");
+    std::fs::write(
+        dir.path().join("_commits/00000000000000000002.json.tmp"),
+        b"{",
+    )
+    .unwrap();
+    assert_eq!(
+        lake.snapshot().unwrap(),
+        snap,
+        "a temp snapshot is not a commit"
+    );
     let w = lake.writer(clock()).unwrap();
     assert!(!orphan.exists());
     drop(w);
-    assert!(lake.abs(&snap.table("staff").unwrap().files[0].path).exists());
+    assert!(
+        lake.abs(&snap.table("staff").unwrap().files[0].path)
+            .exists()
+    );
 }
 
 #[test]
@@ -83,7 +99,11 @@ fn second_writer_gets_a_clear_error() {
     let lake = Lake::create_or_open(dir.path(), "Asia/Shanghai").unwrap();
     let _w = lake.writer(clock()).unwrap();
     let other = Lake::open(dir.path()).unwrap();
-    let err = other.writer(clock()).err().expect("lock is held").to_string();
+    let err = other
+        .writer(clock())
+        .err()
+        .expect("lock is held")
+        .to_string();
     assert!(err.contains("another gridmark process"), "{err}");
 }
 
