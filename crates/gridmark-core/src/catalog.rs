@@ -617,39 +617,6 @@ pub fn table(name: &str) -> Result<&'static TableDef, CoreError> {
         .ok_or_else(|| CoreError::UnknownTable(name.to_string()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_key_and_partition_column_exists_and_keys_are_not_null() {
-        for t in TABLES {
-            for k in t.key {
-                let (_, c) = t.column(k).unwrap_or_else(|| panic!("{}.{k}", t.name));
-                if t.name != "tariffs" {
-                    assert!(!c.nullable, "{}.{k} is a key and nullable", t.name);
-                }
-            }
-            if let Partitioning::MonthOf(c) = t.partitioning {
-                assert_eq!(t.column(c).unwrap().1.ty, ColumnType::TimestampMs);
-            }
-            for p in t.personal {
-                assert!(t.column(p).is_some(), "{}.{p}", t.name);
-            }
-        }
-    }
-
-    #[test]
-    fn unknown_table_error_names_it() {
-        assert!(
-            table("readingz")
-                .unwrap_err()
-                .to_string()
-                .contains("readingz")
-        );
-    }
-}
-
 /// The catalog as Markdown, for `docs/data-model.md` (kept in step by a test).
 pub fn markdown() -> String {
     let mut s = String::new();
@@ -683,4 +650,37 @@ pub fn markdown() -> String {
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_and_partition_column_exists_and_keys_are_not_null() {
+        for t in TABLES {
+            for k in t.key {
+                let (_, c) = t.column(k).unwrap_or_else(|| panic!("{}.{k}", t.name));
+                if t.name != "tariffs" {
+                    assert!(!c.nullable, "{}.{k} is a key and nullable", t.name);
+                }
+            }
+            if let Partitioning::MonthOf(c) = t.partitioning {
+                assert_eq!(t.column(c).unwrap().1.ty, ColumnType::TimestampMs);
+            }
+            for p in t.personal {
+                assert!(t.column(p).is_some(), "{}.{p}", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_table_error_names_it() {
+        assert!(
+            table("readingz")
+                .unwrap_err()
+                .to_string()
+                .contains("readingz")
+        );
+    }
 }

@@ -110,10 +110,12 @@ impl ChunkReader {
             return Ok(None);
         }
         let mut data = std::mem::take(&mut self.carry);
+        // Read at least a chunk; keep reading while the data holds no line break yet.
+        let mut want = self.chunk_size;
         loop {
-            if !self.eof && data.len() < self.chunk_size {
+            if !self.eof && data.len() < want {
                 let start = data.len();
-                data.resize(self.chunk_size.max(start + (1 << 16)), 0);
+                data.resize(want.max(start + (1 << 16)), 0);
                 let n = read_up_to(&mut self.inner, &mut data[start..]).map_err(|e| {
                     IngestError::Format {
                         path: self.path.clone(),
@@ -154,7 +156,7 @@ impl ChunkReader {
                         ),
                     });
                 }
-                None => continue,
+                None => want = data.len() + self.chunk_size.max(1 << 16),
             }
         }
         if data.is_empty() {

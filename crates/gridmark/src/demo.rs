@@ -126,7 +126,7 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
             failure = Some(e);
         }
         meters_done += 1;
-        if meters_done % 50 == 0 {
+        if meters_done.is_multiple_of(50) {
             progress.line(&format!(
                 "generating readings: {meters_done}/{} meters, {:.1} s",
                 config.customers,

@@ -154,7 +154,8 @@ pub fn detect(
                 })
             })
         };
-        let (ids, skipped): (Vec<(usize, String)>, Vec<(usize, String)>) = raw_headers
+        type Columns = Vec<(usize, String)>;
+        let (ids, skipped): (Columns, Columns) = raw_headers
             .iter()
             .enumerate()
             .filter(|(i, h)| *i != ts && !h.trim().trim_matches('"').is_empty())
