@@ -134,9 +134,85 @@ fn trim(b: &[u8]) -> &[u8] {
     }
 }
 
+fn two(b: &[u8], i: usize) -> Option<i64> {
+    let (a, c) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+    (a < 10 && c < 10).then_some((a * 10 + c) as i64)
+}
+
+/// The fixed layouts machines write (`2025-01-01T00:15:00+08:00`, `…Z`, `2025-01-01 00:15:00`)
+/// without the general parser's branching; `None` means "not this layout, use the general one".
+fn parse_fixed(b: &[u8]) -> Option<ParsedTimestamp> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = two(b, 0)? * 100 + two(b, 2)?;
+    let days = checked_days(y, two(b, 5)? as u32, two(b, 8)? as u32)?;
+    parse_fixed_time(b, days)
+}
+
+/// The time and offset of a fixed-layout timestamp whose date is already known.
+fn parse_fixed_time(b: &[u8], days: i64) -> Option<ParsedTimestamp> {
+    if (b[10] != b'T' && b[10] != b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let offset_s = match b.len() {
+        19 => None,
+        20 if b[19] == b'Z' => Some(0),
+        25 if (b[19] == b'+' || b[19] == b'-') && b[22] == b':' => {
+            let (hh, mm) = (two(b, 20)?, two(b, 23)?);
+            if hh > 18 || mm > 59 {
+                return None;
+            }
+            let o = (hh * 3600 + mm * 60) as i32;
+            Some(if b[19] == b'-' { -o } else { o })
+        }
+        _ => return None,
+    };
+    let (h, mi, s) = (two(b, 11)?, two(b, 14)?, two(b, 17)?);
+    if h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    Some(ParsedTimestamp {
+        wall_ms: days * MS_PER_DAY + ((h * 60 + mi) * 60 + s) * 1000,
+        offset_s,
+    })
+}
+
+/// Parses timestamps of a column, remembering the last date: interval data repeats the same
+/// date 24 to 96 times in a row.
+#[derive(Debug, Default)]
+pub struct TimestampParser {
+    date: [u8; 10],
+    days: Option<i64>,
+}
+
+impl TimestampParser {
+    pub fn parse(&mut self, text: &[u8]) -> Option<ParsedTimestamp> {
+        if let Some(days) = self.days
+            && text.len() >= 19
+            && text[..10] == self.date
+        {
+            return parse_fixed_time(text, days).or_else(|| parse_general(text));
+        }
+        let parsed = parse_fixed(text);
+        match parsed {
+            Some(p) => {
+                self.date.copy_from_slice(&text[..10]);
+                self.days = Some(p.wall_ms.div_euclid(MS_PER_DAY));
+                Some(p)
+            }
+            None => parse_general(text),
+        }
+    }
+}
+
 /// Parses an ISO-8601-like timestamp: a date, then optionally `T` or a space and
 /// `H:MM[:SS[.fff]]`, then optionally `Z` or `±HH[:MM]`. A bare date is midnight.
 pub fn parse_timestamp(text: &[u8]) -> Option<ParsedTimestamp> {
+    parse_fixed(text).or_else(|| parse_general(text))
+}
+
+fn parse_general(text: &[u8]) -> Option<ParsedTimestamp> {
     let text = trim(text);
     let mut c = Cursor { b: text, i: 0 };
     let days = date_part(&mut c)?;
@@ -293,6 +369,29 @@ mod tests {
             );
         }
         assert!(parse_date(b"2024-02-29").is_some());
+    }
+
+    #[test]
+    fn the_caching_parser_agrees_with_the_plain_one() {
+        let mut p = TimestampParser::default();
+        for text in [
+            &b"2025-01-01T00:15:00+08:00"[..],
+            b"2025-01-01T23:45:00+08:00",
+            b"2025-01-01T24:00:00+08:00",
+            b"2025-01-01T12:00:00Z",
+            b"2025-01-01 07:00:00",
+            b"2025-01-01 7:00",
+            b"2025-01-02T00:00:00-05:30",
+            b"2025-02-29T00:00:00Z",
+            b"2025-01-02T00:00:00+0800",
+        ] {
+            assert_eq!(
+                p.parse(text),
+                parse_timestamp(text),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]

@@ -22,10 +22,23 @@ pub fn detect_separator(header: &[u8]) -> u8 {
 /// Splits one line into fields. Errors say what is wrong with the quoting.
 pub fn split_line<'a>(line: &'a [u8], sep: u8, out: &mut Vec<Cow<'a, [u8]>>) -> Result<(), String> {
     out.clear();
-    if !line.contains(&b'"') {
-        out.extend(line.split(|&b| b == sep).map(Cow::Borrowed));
+    // One pass for unquoted lines (nearly all): cut at separators, watch for quotes.
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, &b) in line.iter().enumerate() {
+        if b == sep {
+            out.push(Cow::Borrowed(&line[start..i]));
+            start = i + 1;
+        } else if b == b'"' {
+            quoted = true;
+            break;
+        }
+    }
+    if !quoted {
+        out.push(Cow::Borrowed(&line[start..]));
         return Ok(());
     }
+    out.clear();
     let mut i = 0;
     loop {
         if line.get(i) == Some(&b'"') {

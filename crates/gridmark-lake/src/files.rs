@@ -27,16 +27,20 @@ fn properties(schema: &SchemaRef) -> WriterProperties {
         .set_created_by("gridmark".to_string());
     for f in schema.fields() {
         let path = ColumnPath::from(f.name().as_str());
-        match f.data_type() {
-            // Timestamps step by a fixed interval: delta encoding stores them in a few bits.
-            DataType::Timestamp(_, _) | DataType::Int64
-                if f.name() == "ts" || f.name().ends_with("_at") =>
-            {
+        match (f.name().as_str(), f.data_type()) {
+            // Timestamps step by a fixed interval and intervals are constant: delta encoding
+            // stores them in a few bits without hashing every value into a dictionary.
+            ("ts" | "interval_s", _) | (_, DataType::Timestamp(_, _)) => {
                 b = b
                     .set_column_dictionary_enabled(path.clone(), false)
                     .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
             }
-            DataType::Float64 => b = b.set_column_dictionary_enabled(path, false),
+            // Nearly constant per file: a dictionary of one value, and no min/max to compare
+            // on every row.
+            ("quality" | "source", _) => {
+                b = b.set_column_statistics_enabled(path, EnabledStatistics::None);
+            }
+            (_, DataType::Float64) => b = b.set_column_dictionary_enabled(path, false),
             _ => {}
         }
     }

@@ -103,7 +103,48 @@ pub enum Layout {
     LclDaily { id: usize, day: usize, value: usize },
 }
 
+/// Exact powers of ten: an integer mantissa below 2^53 divided by one of these is correctly
+/// rounded (Clinger's fast path), so short decimals need no general parser.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// `-?\d+(\.\d+)?` with at most 15 digits, or `None` for anything else.
+fn parse_short_decimal(b: &[u8]) -> Option<f64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut frac_digits: Option<usize> = None;
+    let mut count = 0;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + (c - b'0') as u64;
+                count += 1;
+                if let Some(f) = frac_digits.as_mut() {
+                    *f += 1;
+                }
+            }
+            b'.' if frac_digits.is_none() => frac_digits = Some(0),
+            _ => return None,
+        }
+    }
+    if count == 0 || count > 15 || frac_digits == Some(0) {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[frac_digits.unwrap_or(0)];
+    Some(if neg { -v } else { v })
+}
+
 pub(crate) fn parse_number(field: &[u8], decimal_comma: bool) -> Result<f64, String> {
+    if let Some(v) = parse_short_decimal(field) {
+        return Ok(v);
+    }
     let field = field.trim_ascii();
     let field = field
         .strip_prefix(b"\"")
@@ -159,6 +200,7 @@ impl Layout {
         let mut time = TimeResolver::new(env.time);
         let mut fields: Vec<Cow<[u8]>> = Vec::with_capacity(8);
         let mut id_buf = String::new();
+        let mut ts_parser = civil::TimestampParser::default();
         match self {
             Layout::Long {
                 id,
@@ -195,7 +237,7 @@ impl Layout {
                     id_buf.clear();
                     id_buf.push_str(env.id_prefix);
                     id_buf.push_str(meter);
-                    let Some(parsed) = civil::parse_timestamp(&fields[*ts]) else {
+                    let Some(parsed) = ts_parser.parse(&fields[*ts]) else {
                         let shown = String::from_utf8_lossy(&fields[*ts])
                             .chars()
                             .take(40)
@@ -373,7 +415,7 @@ impl Layout {
                         );
                         continue;
                     }
-                    let Some(parsed) = civil::parse_timestamp(&fields[*ts]) else {
+                    let Some(parsed) = ts_parser.parse(&fields[*ts]) else {
                         let shown = String::from_utf8_lossy(&fields[*ts])
                             .chars()
                             .take(40)
@@ -428,6 +470,41 @@ impl Layout {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_decimals_parse_exactly_as_the_standard_parser() {
+        for text in [
+            "0.085",
+            "-12.5",
+            "7",
+            "123456789.123456",
+            "0.1",
+            "99.999",
+            "1e3",
+            "+1",
+            "1.",
+            ".5",
+            "--1",
+        ] {
+            let std = text.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+            assert_eq!(parse_number(text.as_bytes(), false).ok(), std, "{text}");
+        }
+        let mut x = 1u64;
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let text = format!("{}.{:03}", x % 100_000, (x >> 20) % 1000);
+            assert_eq!(
+                parse_number(text.as_bytes(), false).unwrap(),
+                text.parse::<f64>().unwrap(),
+                "{text}"
+            );
+        }
     }
 }
 

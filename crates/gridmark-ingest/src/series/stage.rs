@@ -63,9 +63,51 @@ impl PartBuf {
     }
 }
 
+/// A partition's Parquet file, encoded on its own thread so that routing, parsing and
+/// encoding use every core.
+struct Encoder {
+    tx: std::sync::mpsc::SyncSender<RecordBatch>,
+    handle: std::thread::JoinHandle<Result<FileEntry, gridmark_lake::LakeError>>,
+}
+
+impl Encoder {
+    fn start(mut sink: ParquetSink) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let handle = std::thread::spawn(move || {
+            for batch in rx {
+                sink.write(&batch)?;
+            }
+            sink.finish()
+        });
+        Self { tx, handle }
+    }
+
+    fn send(self, batch: RecordBatch) -> Result<Self, IngestError> {
+        match self.tx.send(batch) {
+            Ok(()) => Ok(self),
+            // The thread stopped: it has the error.
+            Err(_) => Err(self.finish().err().unwrap_or_else(|| IngestError::Format {
+                path: "".into(),
+                reason: "the Parquet encoder stopped".into(),
+            })),
+        }
+    }
+
+    fn finish(self) -> Result<FileEntry, IngestError> {
+        drop(self.tx);
+        match self.handle.join() {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(IngestError::Format {
+                path: "".into(),
+                reason: "the Parquet encoder thread panicked".into(),
+            }),
+        }
+    }
+}
+
 struct Partition {
     name: Option<String>,
-    sink: Option<ParquetSink>,
+    encoder: Option<Encoder>,
     buf: PartBuf,
     source: String,
     /// Last timestamp per (id, interval): a row not after it may be a duplicate.
@@ -207,7 +249,7 @@ impl SeriesStage {
                         let (y, m) = (key.div_euclid(12), key.rem_euclid(12) + 1);
                         format!("month={y:04}-{m:02}")
                     }),
-                    sink: None,
+                    encoder: None,
                     buf: PartBuf::new(),
                     source: source.to_string(),
                     last: HashMap::new(),
@@ -259,10 +301,10 @@ impl SeriesStage {
         let parts = std::mem::take(&mut self.parts);
         for (_, mut part) in parts {
             flush(self.table, &self.schema, writer, &mut part)?;
-            let Some(sink) = part.sink.take() else {
+            let Some(encoder) = part.encoder.take() else {
                 continue;
             };
-            let entry = sink.finish()?;
+            let entry = encoder.finish()?;
             let overlapping: Vec<&FileEntry> = existing
                 .iter()
                 .filter(|f| {
@@ -448,10 +490,11 @@ fn flush(
         constant("raw", n),
         constant(&part.source, n),
     )?;
-    if part.sink.is_none() {
-        part.sink = Some(writer.sink(table, part.name.as_deref())?);
-    }
-    part.sink.as_mut().expect("just set").write(&batch)?;
+    let encoder = match part.encoder.take() {
+        Some(e) => e,
+        None => Encoder::start(writer.sink(table, part.name.as_deref())?),
+    };
+    part.encoder = Some(encoder.send(batch)?);
     Ok(())
 }
 
