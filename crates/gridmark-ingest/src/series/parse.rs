@@ -473,6 +473,28 @@ impl Layout {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
+fn push_resolved(
+    out: &mut SeriesChunk,
+    time: &mut TimeResolver,
+    env: &ParseEnv,
+    line: u64,
+    id: &str,
+    parsed: ParsedTimestamp,
+    interval: i64,
+    value: f64,
+) {
+    match time.resolve(id, parsed) {
+        Ok((t, later)) => {
+            if let Some(l) = later {
+                out.ambiguous.push((out.len(), l));
+            }
+            out.push(id, t, interval, value);
+        }
+        Err(e) => out.reject(env.file, line, Some("ts"), e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,27 +527,5 @@ mod tests {
                 "{text}"
             );
         }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn push_resolved(
-    out: &mut SeriesChunk,
-    time: &mut TimeResolver,
-    env: &ParseEnv,
-    line: u64,
-    id: &str,
-    parsed: ParsedTimestamp,
-    interval: i64,
-    value: f64,
-) {
-    match time.resolve(id, parsed) {
-        Ok((t, later)) => {
-            if let Some(l) = later {
-                out.ambiguous.push((out.len(), l));
-            }
-            out.push(id, t, interval, value);
-        }
-        Err(e) => out.reject(env.file, line, Some("ts"), e),
     }
 }
