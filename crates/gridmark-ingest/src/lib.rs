@@ -159,6 +159,9 @@ pub fn import(
         table: def.name.to_string(),
         ..Default::default()
     };
+    // One stage for every file: partitions are shared, so a hundred daily files of the same
+    // months make a few Parquet files, not a hundred per month.
+    let mut stage = (def.kind == TableKind::Series).then(|| SeriesStage::new(def));
     for path in files {
         let meta = std::fs::metadata(path).map_err(|source| IngestError::Io {
             path: path.clone(),
@@ -200,10 +203,10 @@ pub fn import(
         };
         let labels = match def.kind {
             TableKind::Series => {
-                let mut stage = SeriesStage::new(def);
+                let stage = stage.as_mut().expect("series tables have a stage");
                 let labels = series::import_file(
                     &mut writer,
-                    &mut stage,
+                    stage,
                     def,
                     path,
                     container,
@@ -213,10 +216,6 @@ pub fn import(
                     progress,
                 )?;
                 check_rejects(path, &file, opts)?;
-                let (stored, dups, conflicts) = stage.finish(&mut writer, &mut file)?;
-                file.accepted = stored;
-                file.duplicates = dups;
-                file.conflicts = conflicts;
                 labels
             }
             TableKind::Records => {
@@ -245,6 +244,17 @@ pub fn import(
         }
         writer.add_source(def.name, file.hash.clone());
         report.files.push(file);
+    }
+    if let Some(stage) = stage {
+        let tally = stage.finish(&mut writer)?;
+        for f in report.files.iter_mut().filter(|f| !f.already_imported) {
+            if let Some(t) = tally.by_source.get(&f.file) {
+                f.duplicates = t.duplicates;
+                f.conflicts = t.conflicts;
+                f.accepted = f.accepted.saturating_sub(t.duplicates + t.conflicts);
+                f.conflict_examples = t.conflict_examples.clone();
+            }
+        }
     }
     report.version = writer.base().version;
     let stored_any = report
@@ -352,10 +362,10 @@ impl SeriesLoader {
     }
 
     pub fn finish(mut self, writer: &mut gridmark_lake::Writer) -> Result<FileReport, IngestError> {
-        let (stored, dups, conflicts) = self.stage.finish(writer, &mut self.report)?;
-        self.report.accepted = stored;
-        self.report.duplicates = dups;
-        self.report.conflicts = conflicts;
+        let tally = self.stage.finish(writer)?;
+        self.report.accepted = tally.stored;
+        self.report.duplicates = tally.duplicates();
+        self.report.conflicts = tally.conflicts();
         Ok(self.report)
     }
 }

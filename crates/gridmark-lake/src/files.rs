@@ -169,6 +169,7 @@ impl ParquetSink {
             max_ts: self.max_ts,
             min_key: self.min_key,
             max_key: self.max_key,
+            sorted_by: Vec::new(),
         })
     }
 }

@@ -24,6 +24,10 @@ pub struct FileEntry {
     pub min_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_key: Option<String>,
+    /// Columns the rows are sorted by (ascending), when they are; lets queries that group by
+    /// meter stream instead of hashing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sorted_by: Vec<String>,
 }
 
 impl FileEntry {

@@ -23,7 +23,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext, col};
 use gridmark_core::catalog::TABLES;
 use gridmark_lake::{Lake, Snapshot, arrow_schema};
 use std::sync::Arc;
@@ -45,6 +45,8 @@ pub enum SqlError {
     },
     #[error("writing results: {0}")]
     Output(String),
+    #[error("writing results: {0}")]
+    Write(#[from] std::io::Error),
 }
 
 /// A DataFusion session over the lake's latest snapshot, with every table and view registered.
@@ -55,7 +57,8 @@ pub async fn session(lake: &Lake) -> Result<SessionContext, SqlError> {
 
 /// A session over a given snapshot.
 pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionContext, SqlError> {
-    let config = SessionConfig::new()
+    // DATAFUSION_* environment variables tune the engine (see the DataFusion configuration docs).
+    let config = SessionConfig::from_env()?
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
     let ctx = SessionContext::new_with_config(config);
@@ -73,8 +76,17 @@ pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionConte
             .iter()
             .map(|f| ListingTableUrl::parse(lake.abs(&f.path).to_string_lossy()))
             .collect::<Result<Vec<_>, _>>()?;
-        let options =
+        let mut options =
             ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        // Files written in meter order say so; DataFusion then aggregates per meter by
+        // streaming instead of hashing.
+        let key = def.key[0];
+        if files
+            .iter()
+            .all(|f| f.sorted_by.first().map(String::as_str) == Some(key))
+        {
+            options = options.with_file_sort_order(vec![vec![col(key).sort(true, false)]]);
+        }
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(schema);

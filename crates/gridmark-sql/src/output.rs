@@ -78,7 +78,7 @@ impl TextSink<'_> {
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
             .collect::<Result<Vec<_>, _>>()?;
-        let io = |e: std::io::Error| SqlError::Output(e.to_string());
+        let io = SqlError::Write;
         let schema = batch.schema();
         if self.format == OutputFormat::Csv && !self.header_done {
             let names: Vec<String> = schema
@@ -103,8 +103,7 @@ impl TextSink<'_> {
                     for (i, f) in schema.fields().iter().enumerate() {
                         obj.insert(f.name().clone(), json_value(batch.column(i), &fmts[i], r));
                     }
-                    serde_json::to_writer(&mut self.out, &obj)
-                        .map_err(|e| SqlError::Output(e.to_string()))?;
+                    serde_json::to_writer(&mut self.out, &obj).map_err(std::io::Error::from)?;
                     self.out.write_all(b"\n").map_err(io)?;
                 }
             }
@@ -190,7 +189,7 @@ async fn write_inner(
                 Some(p) => Box::new(create(p)?),
                 None => Box::new(std::io::stdout().lock()),
             };
-            let io = |e: std::io::Error| SqlError::Output(e.to_string());
+            let io = SqlError::Write;
             writeln!(out, "{text}").map_err(io)?;
             if rows as usize > kept {
                 writeln!(

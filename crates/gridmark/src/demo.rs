@@ -10,6 +10,7 @@ use gridmark_core::{Column, FixedClock};
 use gridmark_ingest::{IngestError, SeriesLoader};
 use gridmark_lake::Lake;
 use gridmark_testkit::{DemoConfig, MeterSeries};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -95,6 +96,7 @@ fn series_rows_into(
 }
 
 pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
     let dir: PathBuf = args
         .dir
         .clone()
@@ -159,7 +161,7 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
     progress.clear();
     let secs = started.elapsed().as_secs_f64();
     if args.json {
-        let out = serde_json::json!({
+        let doc = serde_json::json!({
             "dir": dir.display().to_string(),
             "version": snap.version,
             "seconds": secs,
@@ -167,31 +169,34 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
             "truth_events": util.truth.len(),
             "summary": util.summary.iter().map(|(k, v)| serde_json::json!({"what": k, "detail": v})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "demo utility: {} customers × {} days from 2025-01-01, seed {} → {}",
         config.customers,
         config.days,
         config.seed,
         dir.display()
-    );
+    )?;
     for (what, detail) in &util.summary {
-        println!("  {what:<22} {detail}");
+        writeln!(out, "  {what:<22} {detail}")?;
     }
-    println!("loaded (lake version {}):", snap.version);
+    writeln!(out, "loaded (lake version {}):", snap.version)?;
     for r in &loaded {
-        println!("  {:<16} {:>12} rows", r.table, r.accepted);
+        writeln!(out, "  {:<16} {:>12} rows", r.table, r.accepted)?;
     }
-    println!(
+    writeln!(
+        out,
         "truth of {} injected anomalies (for evaluation, not in the lake): {}",
         util.truth.len(),
         truth_dir.join("anomalies.csv").display()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "done in {secs:.1} s. Try: gridmark --data {} tables",
         dir.display()
-    );
+    )?;
     Ok(())
 }

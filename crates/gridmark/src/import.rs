@@ -5,6 +5,7 @@ use crate::cli::{FormatArg, ImportArgs, TsAt, UnitArg, parse_interval};
 use crate::progress::TerminalProgress;
 use gridmark_ingest::{ImportOptions, Requested, Unit};
 use gridmark_lake::Lake;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub fn options(args: &ImportArgs) -> Result<ImportOptions, CliError> {
 }
 
 pub fn run(data: &Path, args: ImportArgs) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
     let opts = options(&args)?;
     let lake = Lake::create_or_open(
         data,
@@ -54,9 +56,9 @@ pub fn run(data: &Path, args: ImportArgs) -> Result<(), CliError> {
     progress.clear();
     let report = report?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        println!("{report}");
+        writeln!(out, "{report}")?;
     }
     Ok(())
 }

@@ -5,9 +5,11 @@ use crate::cli::TablesArgs;
 use gridmark_core::catalog::TABLES;
 use gridmark_core::civil::format_utc;
 use gridmark_lake::Lake;
+use std::io::Write;
 use std::path::Path;
 
 pub fn run(data: &Path, args: TablesArgs) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
     let lake = Lake::open(data)?;
     let snap = lake.snapshot()?;
     let mut rows = Vec::new();
@@ -30,7 +32,7 @@ pub fn run(data: &Path, args: TablesArgs) -> Result<(), CliError> {
         }));
     }
     if args.json {
-        let out = serde_json::json!({
+        let doc = serde_json::json!({
             "lake": lake.root().display().to_string(),
             "version": snap.version,
             "committed_at": (snap.version > 0).then(|| format_utc(snap.committed_at_ms)),
@@ -38,21 +40,24 @@ pub fn run(data: &Path, args: TablesArgs) -> Result<(), CliError> {
             "tables": rows,
             "views": gridmark_sql::VIEWS.iter().map(|(n, d, _)| serde_json::json!({"name": n, "description": d})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "lake {} — version {}, time zone {}",
         lake.root().display(),
         snap.version,
         lake.settings().default_tz
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:<16} {:>12} {:>6} {:>10}  {:<20} {:<20}  description",
         "table", "rows", "files", "MB", "from (UTC)", "to (UTC)"
-    );
+    )?;
     for r in &rows {
-        println!(
+        writeln!(
+            out,
             "{:<16} {:>12} {:>6} {:>10.1}  {:<20} {:<20}  {}",
             r["table"].as_str().unwrap_or_default(),
             r["rows"].as_u64().unwrap_or(0),
@@ -61,10 +66,11 @@ pub fn run(data: &Path, args: TablesArgs) -> Result<(), CliError> {
             r["from"].as_str().unwrap_or("-"),
             r["to"].as_str().unwrap_or("-"),
             r["description"].as_str().unwrap_or_default()
-        );
+        )?;
         if args.schema {
             for c in r["columns"].as_array().into_iter().flatten() {
-                println!(
+                writeln!(
+                    out,
                     "    {:<18} {:<12} {:<9} {}",
                     c["name"].as_str().unwrap_or_default(),
                     c["type"].as_str().unwrap_or_default(),
@@ -74,17 +80,18 @@ pub fn run(data: &Path, args: TablesArgs) -> Result<(), CliError> {
                         "not null"
                     },
                     c["doc"].as_str().unwrap_or_default()
-                );
+                )?;
             }
         }
     }
-    println!(
+    writeln!(
+        out,
         "views: {}",
         gridmark_sql::VIEWS
             .iter()
             .map(|v| v.0)
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )?;
     Ok(())
 }

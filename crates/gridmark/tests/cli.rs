@@ -749,3 +749,42 @@ fn fmt_utc(ms: i64) -> String {
         rem / 60 % 60
     )
 }
+
+/// `gridmark sql … | head -1` and `gridmark tables | head -1` end quietly.
+#[test]
+fn a_closed_output_pipe_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "import",
+        "readings",
+        sb.write("r.csv", long_csv(20, 400).as_bytes())
+            .to_str()
+            .unwrap(),
+    ]);
+    for args in [
+        vec!["sql", "SELECT * FROM readings", "--format", "csv"],
+        vec!["sql", "SELECT * FROM readings", "--format", "json"],
+        vec!["sql", "SELECT * FROM readings", "--max-rows", "100000"],
+        vec!["tables", "--schema"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gridmark"))
+            .arg("--data")
+            .arg(sb.lake())
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}

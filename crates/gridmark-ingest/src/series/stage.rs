@@ -3,7 +3,7 @@
 
 use super::chunk::SeriesChunk;
 use crate::error::IngestError;
-use crate::report::{Conflict, FileReport};
+use crate::report::Conflict;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray, StringBuilder,
     TimestampMillisecondArray, UInt32Array,
@@ -114,6 +114,9 @@ struct Partition {
     last: HashMap<(String, i64), i64>,
     /// Rows arrived out of order or repeated: the dedupe pass must sort this partition.
     dirty: bool,
+    /// The ids arrived in ascending order, each in one stretch, so the file is sorted by id.
+    ids_ascending: bool,
+    last_id: Option<String>,
     rows: u64,
 }
 
@@ -159,6 +162,31 @@ pub(crate) fn series_batch(
 
 fn constant(s: &str, n: usize) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(std::iter::repeat_n(s, n)))
+}
+
+/// Duplicates and conflicts found for the rows of one source file.
+#[derive(Debug, Default, Clone)]
+pub struct SourceTally {
+    pub duplicates: u64,
+    pub conflicts: u64,
+    pub conflict_examples: Vec<Conflict>,
+}
+
+/// What the dedupe pass of an import found.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub stored: u64,
+    /// By the `source` value of the dropped rows (the file name).
+    pub by_source: BTreeMap<String, SourceTally>,
+}
+
+impl Tally {
+    pub fn duplicates(&self) -> u64 {
+        self.by_source.values().map(|t| t.duplicates).sum()
+    }
+    pub fn conflicts(&self) -> u64 {
+        self.by_source.values().map(|t| t.conflicts).sum()
+    }
 }
 
 /// All partitions of one import into one series table.
@@ -254,12 +282,24 @@ impl SeriesStage {
                     source: source.to_string(),
                     last: HashMap::new(),
                     dirty: false,
+                    ids_ascending: true,
+                    last_id: None,
                     rows: 0,
                 });
                 if part.source != source && !part.buf.ts.is_empty() {
                     flush(self.table, &self.schema, writer, part)?;
                 }
                 part.source = source.to_string();
+                match &part.last_id {
+                    Some(last) if *last == run.id => {}
+                    Some(last) => {
+                        if run.id < *last {
+                            part.ids_ascending = false;
+                        }
+                        part.last_id = Some(run.id.clone());
+                    }
+                    None => part.last_id = Some(run.id.clone()),
+                }
                 let iv = chunk.interval[i];
                 let uniform = chunk.interval[i..j].iter().all(|&x| x == iv);
                 let last = part.last.entry((run.id.clone(), iv)).or_insert(i64::MIN);
@@ -285,14 +325,8 @@ impl SeriesStage {
     }
 
     /// Writes what is buffered, runs the dedupe pass where needed and stages the files.
-    /// Returns (rows stored, duplicates, conflicts).
-    pub fn finish(
-        mut self,
-        writer: &mut Writer,
-        report: &mut FileReport,
-    ) -> Result<(u64, u64, u64), IngestError> {
-        let mut stored = 0;
-        let (mut dups, mut conflicts) = (0, 0);
+    pub fn finish(mut self, writer: &mut Writer) -> Result<Tally, IngestError> {
+        let mut tally = Tally::default();
         let existing: Vec<FileEntry> = writer
             .pending()
             .table(self.table.name)
@@ -304,7 +338,10 @@ impl SeriesStage {
             let Some(encoder) = part.encoder.take() else {
                 continue;
             };
-            let entry = encoder.finish()?;
+            let mut entry = encoder.finish()?;
+            if part.ids_ascending && !part.dirty {
+                entry.sorted_by = vec![self.table.key[0].to_string()];
+            }
             let overlapping: Vec<&FileEntry> = existing
                 .iter()
                 .filter(|f| {
@@ -316,17 +353,19 @@ impl SeriesStage {
                 })
                 .collect();
             if !part.dirty && overlapping.is_empty() {
-                stored += entry.rows;
+                tally.stored += entry.rows;
                 writer.add_file(self.table.name, entry);
                 continue;
             }
-            let (kept, d, c) =
-                self.dedupe(writer, &entry, &overlapping, part.name.as_deref(), report)?;
-            stored += kept;
-            dups += d;
-            conflicts += c;
+            tally.stored += self.dedupe(
+                writer,
+                &entry,
+                &overlapping,
+                part.name.as_deref(),
+                &mut tally,
+            )?;
         }
-        Ok((stored, dups, conflicts))
+        Ok(tally)
     }
 
     fn dedupe(
@@ -335,8 +374,8 @@ impl SeriesStage {
         staged: &FileEntry,
         existing: &[&FileEntry],
         partition: Option<&str>,
-        report: &mut FileReport,
-    ) -> Result<(u64, u64, u64), IngestError> {
+        tally: &mut Tally,
+    ) -> Result<u64, IngestError> {
         let lake_root = writer.lake().root().to_path_buf();
         let batch = read_all(&lake_root.join(&staged.path), &self.schema)?;
         let idx_of = |name: &str| self.schema.index_of(name).expect("catalog column");
@@ -395,7 +434,7 @@ impl SeriesStage {
         let val = batch.column(val_i).as_primitive::<Float64Type>();
         let iv = iv_i.map(|i| batch.column(i).as_primitive::<Int64Type>().clone());
         let mut keep: Vec<u32> = Vec::with_capacity(n);
-        let (mut dups, mut conflicts) = (0u64, 0u64);
+        let src = batch.column(idx_of("source")).as_string::<i32>();
         let mut prev: Option<u32> = None;
         for &r in sorted.values() {
             let ri = r as usize;
@@ -412,11 +451,21 @@ impl SeriesStage {
                     .copied(),
             };
             match earlier {
-                Some(v) if v == val.value(ri) => dups += 1,
+                Some(v) if v == val.value(ri) => {
+                    tally
+                        .by_source
+                        .entry(src.value(ri).to_string())
+                        .or_default()
+                        .duplicates += 1;
+                }
                 Some(v) => {
-                    conflicts += 1;
-                    if report.conflict_examples.len() < MAX_CONFLICT_EXAMPLES {
-                        report.conflict_examples.push(Conflict {
+                    let t = tally
+                        .by_source
+                        .entry(src.value(ri).to_string())
+                        .or_default();
+                    t.conflicts += 1;
+                    if t.conflict_examples.len() < MAX_CONFLICT_EXAMPLES {
+                        t.conflict_examples.push(Conflict {
                             key: format!(
                                 "{} {} ({} s)",
                                 ids.value(ri),
@@ -436,7 +485,7 @@ impl SeriesStage {
         }
         writer.discard(&staged.path);
         if keep.is_empty() {
-            return Ok((0, dups, conflicts));
+            return Ok(0);
         }
         let keep = UInt32Array::from(keep);
         let cols = batch
@@ -461,10 +510,11 @@ impl SeriesStage {
             sink.write(&out.slice(off, len))?;
             off += len;
         }
-        let entry = sink.finish()?;
+        let mut entry = sink.finish()?;
+        entry.sorted_by = self.table.key.iter().map(|k| k.to_string()).collect();
         let rows = entry.rows;
         writer.add_file(self.table.name, entry);
-        Ok((rows, dups, conflicts))
+        Ok(rows)
     }
 }
 
