@@ -36,18 +36,44 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// blake3 of the file's bytes as stored.
-pub fn hash_file(path: &Path) -> Result<String, IngestError> {
+fn hash_range(path: &Path, start: u64, len: u64) -> Result<blake3::Hash, IngestError> {
+    use std::io::{Seek, SeekFrom};
     let mut f = File::open(path).at(path)?;
+    f.seek(SeekFrom::Start(start)).at(path)?;
     let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).at(path)?;
+    let mut left = len;
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let n = f.read(&mut buf[..want]).at(path)?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
+        left -= n as u64;
     }
+    Ok(h.finalize())
+}
+
+/// Content hash of the file's bytes as stored: blake3 of the whole file, or for files over
+/// 64 MiB blake3 of the blake3 hashes of its two halves, computed on two threads (the re-import
+/// check then costs half the time on a laptop's cores).
+pub fn hash_file(path: &Path) -> Result<String, IngestError> {
+    let len = std::fs::metadata(path).at(path)?.len();
+    if len <= 64 << 20 {
+        return Ok(hash_range(path, 0, len)?.to_hex().to_string());
+    }
+    let half = len / 2;
+    let (a, b) = std::thread::scope(|s| {
+        let first = s.spawn(|| hash_range(path, 0, half));
+        let second = hash_range(path, half, len - half);
+        (first.join().expect("hash thread"), second)
+    });
+    let mut h = blake3::Hasher::new();
+    h.update(b"gridmark-halves-v1");
+    h.update(&len.to_le_bytes());
+    h.update(a?.as_bytes());
+    h.update(b?.as_bytes());
     Ok(h.finalize().to_hex().to_string())
 }
 

@@ -788,3 +788,46 @@ fn a_closed_output_pipe_is_not_an_error() {
         );
     }
 }
+
+/// Text in another encoding (GBK, Latin-1) is named, never mis-read.
+#[test]
+fn wrongly_encoded_text_is_rejected_with_its_field() {
+    let sb = Sandbox::new();
+    let mut text = long_csv(1, 30).into_bytes();
+    // "电表" in GBK as a meter id.
+    text.extend_from_slice(b"\xb5\xe7\xb1\xed,2025-01-02T00:00:00+08:00,1.0\n");
+    let f = sb.write("gbk.csv", &text);
+    let r = sb.json(&["import", "readings", f.to_str().unwrap(), "--json"]);
+    let f = &r["files"][0];
+    assert_eq!(
+        (f["accepted"].as_u64(), f["rejected"].as_u64()),
+        (Some(30), Some(1))
+    );
+    assert_eq!(f["rejects"][0]["line"], 32);
+    assert!(
+        f["rejects"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8"),
+        "{f}"
+    );
+    let header = sb.write(
+        "gbk_header.csv",
+        b"\xb5\xe7\xb1\xed,ts,kwh\nM1,2025-01-01,1\n",
+    );
+    let err = sb.fails(&["import", "readings", header.to_str().unwrap()]);
+    assert!(
+        err.contains("gbk_header.csv") && err.contains("UTF-8"),
+        "{err}"
+    );
+    let customers = sb.write("c.csv", b"customer_id,name\nC1,\xd5\xc5\xc8\xfd\nC2,ok\n");
+    let r = sb.json(&[
+        "import",
+        "customers",
+        customers.to_str().unwrap(),
+        "--json",
+        "--max-reject-ratio",
+        "0.5",
+    ]);
+    assert_eq!(r["files"][0]["rejects"][0]["field"], "name");
+}

@@ -181,6 +181,15 @@ fn is_empty_cell(field: &[u8]) -> bool {
 }
 
 fn id_text(field: &[u8]) -> Result<&str, String> {
+    // The common case, printable ASCII with nothing to trim, needs no further checks.
+    if !field.is_empty()
+        && field.len() <= 128
+        && field
+            .iter()
+            .all(|&b| (0x21..0x7f).contains(&b) && b != b'"')
+    {
+        return std::str::from_utf8(field).map_err(|_| "is not valid UTF-8".to_string());
+    }
     let s =
         std::str::from_utf8(field.trim_ascii()).map_err(|_| "is not valid UTF-8".to_string())?;
     let s = s.trim_matches('"');
@@ -191,6 +200,51 @@ fn id_text(field: &[u8]) -> Result<&str, String> {
         return Err("is not an identifier (control characters or longer than 128 bytes)".into());
     }
     Ok(s)
+}
+
+/// Splits a data line into `fields`; a line with bad quoting or too few fields is rejected.
+fn split_row<'l>(
+    out: &mut SeriesChunk,
+    env: &ParseEnv,
+    line_no: u64,
+    line: &'l [u8],
+    need: usize,
+    fields: &mut Vec<Cow<'l, [u8]>>,
+) -> bool {
+    out.rows_read += 1;
+    if let Err(e) = split_line(line, env.sep, fields) {
+        out.reject(env.file, line_no, None, e);
+        return false;
+    }
+    if fields.len() < need {
+        let reason = format!("has {} fields, expected at least {need}", fields.len());
+        out.reject(env.file, line_no, None, reason);
+        return false;
+    }
+    true
+}
+
+/// Puts the prefixed id of a row into `buf`; an empty or non-text id rejects the row.
+fn prefixed_id(
+    out: &mut SeriesChunk,
+    env: &ParseEnv,
+    line_no: u64,
+    field: &[u8],
+    name: &str,
+    buf: &mut String,
+) -> bool {
+    match id_text(field) {
+        Ok(id) => {
+            buf.clear();
+            buf.push_str(env.id_prefix);
+            buf.push_str(id);
+            true
+        }
+        Err(e) => {
+            out.reject(env.file, line_no, Some(name), format!("id {e}"));
+            false
+        }
+    }
 }
 
 impl Layout {
@@ -213,30 +267,12 @@ impl Layout {
                     if n == 1 || line.is_empty() {
                         continue;
                     }
-                    out.rows_read += 1;
-                    if let Err(e) = split_line(line, env.sep, &mut fields) {
-                        out.reject(env.file, n, None, e);
+                    if !split_row(&mut out, env, n, line, need, &mut fields) {
                         continue;
                     }
-                    if fields.len() < need {
-                        out.reject(
-                            env.file,
-                            n,
-                            None,
-                            format!("has {} fields, expected at least {need}", fields.len()),
-                        );
+                    if !prefixed_id(&mut out, env, n, &fields[*id], "id", &mut id_buf) {
                         continue;
                     }
-                    let meter = match id_text(&fields[*id]) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            out.reject(env.file, n, Some("id"), format!("id {e}"));
-                            continue;
-                        }
-                    };
-                    id_buf.clear();
-                    id_buf.push_str(env.id_prefix);
-                    id_buf.push_str(meter);
                     let Some(parsed) = ts_parser.parse(&fields[*ts]) else {
                         let shown = String::from_utf8_lossy(&fields[*ts])
                             .chars()
@@ -281,30 +317,12 @@ impl Layout {
                     if n == 1 || line.is_empty() {
                         continue;
                     }
-                    out.rows_read += 1;
-                    if let Err(e) = split_line(line, env.sep, &mut fields) {
-                        out.reject(env.file, n, None, e);
+                    if !split_row(&mut out, env, n, line, need, &mut fields) {
                         continue;
                     }
-                    if fields.len() < need {
-                        out.reject(
-                            env.file,
-                            n,
-                            None,
-                            format!("has {} fields, expected {need}", fields.len()),
-                        );
+                    if !prefixed_id(&mut out, env, n, &fields[*id], "LCLid", &mut id_buf) {
                         continue;
                     }
-                    let meter = match id_text(&fields[*id]) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            out.reject(env.file, n, Some("LCLid"), format!("id {e}"));
-                            continue;
-                        }
-                    };
-                    id_buf.clear();
-                    id_buf.push_str(env.id_prefix);
-                    id_buf.push_str(meter);
                     let Some(d) = civil::parse_date(&fields[*day]) else {
                         out.reject(env.file, n, Some("day"), "is not a date");
                         continue;
@@ -333,30 +351,12 @@ impl Layout {
                     if n == 1 || line.is_empty() {
                         continue;
                     }
-                    out.rows_read += 1;
-                    if let Err(e) = split_line(line, env.sep, &mut fields) {
-                        out.reject(env.file, n, None, e);
+                    if !split_row(&mut out, env, n, line, need, &mut fields) {
                         continue;
                     }
-                    if fields.len() < need {
-                        out.reject(
-                            env.file,
-                            n,
-                            None,
-                            format!("has {} fields, the header has {need}", fields.len()),
-                        );
+                    if !prefixed_id(&mut out, env, n, &fields[*id], "CONS_NO", &mut id_buf) {
                         continue;
                     }
-                    let meter = match id_text(&fields[*id]) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            out.reject(env.file, n, Some("CONS_NO"), format!("id {e}"));
-                            continue;
-                        }
-                    };
-                    id_buf.clear();
-                    id_buf.push_str(env.id_prefix);
-                    id_buf.push_str(meter);
                     if let Some(f) = flag {
                         match parse_number(&fields[*f], false) {
                             Ok(v) if v == 0.0 || v == 1.0 => {
@@ -401,18 +401,7 @@ impl Layout {
                     if n == 1 || line.is_empty() {
                         continue;
                     }
-                    out.rows_read += 1;
-                    if let Err(e) = split_line(line, env.sep, &mut fields) {
-                        out.reject(env.file, n, None, e);
-                        continue;
-                    }
-                    if fields.len() < need {
-                        out.reject(
-                            env.file,
-                            n,
-                            None,
-                            format!("has {} fields, the header has {need}", fields.len()),
-                        );
+                    if !split_row(&mut out, env, n, line, need, &mut fields) {
                         continue;
                     }
                     let Some(parsed) = ts_parser.parse(&fields[*ts]) else {
