@@ -349,6 +349,19 @@ fn push_row(
                 }
             },
         };
+        // A zone name is checked now, not when a reading first needs it.
+        if c.name == "tz"
+            && let Value::Str(zone) = &v
+            && let Err(e) = gridmark_core::tz::parse_tz(zone)
+        {
+            report.reject(Reject {
+                file: file.into(),
+                line,
+                field: Some(c.name.into()),
+                reason: e.to_string(),
+            });
+            return;
+        }
         if matches!(v, Value::Null) && !c.nullable {
             report.reject(Reject {
                 file: file.into(),

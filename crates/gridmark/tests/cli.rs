@@ -831,3 +831,34 @@ fn wrongly_encoded_text_is_rejected_with_its_field() {
     ]);
     assert_eq!(r["files"][0]["rejects"][0]["field"], "name");
 }
+
+/// Naive local times are read in each meter's own zone from the archive.
+#[test]
+fn each_meter_reads_its_local_times_in_its_own_zone() {
+    let sb = Sandbox::new();
+    let meters = sb.write(
+        "m.csv",
+        b"meter_id,tz\nL1,Europe/London\nS1,Asia/Shanghai\n",
+    );
+    sb.ok(&["import", "meters", meters.to_str().unwrap()]);
+    let readings = sb.write(
+        "r.csv",
+        b"meter_id,ts,kwh\nL1,2025-07-01 00:00,1\nL1,2025-07-01 01:00,1\nS1,2025-07-01 00:00,2\nS1,2025-07-01 01:00,2\n",
+    );
+    sb.ok(&["import", "readings", readings.to_str().unwrap()]);
+    assert_eq!(
+        sb.ok(&[
+            "sql",
+            "SELECT meter_id, min(ts) AS first FROM readings GROUP BY 1 ORDER BY 1",
+            "--format",
+            "csv"
+        ]),
+        "meter_id,first\nL1,2025-06-30T23:00:00Z\nS1,2025-06-30T16:00:00Z\n"
+    );
+    let bad = sb.write("bad_tz.csv", b"meter_id,tz\nX1,Mars/Base\n");
+    let err = sb.fails(&["import", "meters", bad.to_str().unwrap()]);
+    assert!(
+        err.contains("bad_tz.csv:2: field `tz`: unknown time zone `Mars/Base`"),
+        "{err}"
+    );
+}
