@@ -70,6 +70,8 @@ pub struct ImportOptions {
     /// Share of rows that may be rejected before the whole import is refused.
     pub max_reject_ratio: f64,
     pub chunk_bytes: usize,
+    /// Read, validate and deduplicate everything, report, and commit nothing.
+    pub dry_run: bool,
 }
 
 impl Default for ImportOptions {
@@ -84,6 +86,7 @@ impl Default for ImportOptions {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_reject_ratio: 0.1,
             chunk_bytes: 8 << 20,
+            dry_run: false,
         }
     }
 }
@@ -261,12 +264,13 @@ pub fn import(
         .files
         .iter()
         .any(|f| f.accepted > 0 || f.side_tables.values().any(|&n| n > 0));
-    if stored_any && writer.is_dirty() {
+    if stored_any && writer.is_dirty() && !opts.dry_run {
         let names: Vec<&str> = report.files.iter().map(|f| f.file.as_str()).collect();
         let snap = writer.commit(&format!("import {} {}", def.name, names.join(" ")))?;
         report.version = snap.version;
         report.committed = true;
     }
+    report.dry_run = opts.dry_run;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -108,6 +108,8 @@ pub struct ImportReport {
     /// Lake version after the import (unchanged if nothing new was accepted).
     pub version: u64,
     pub committed: bool,
+    /// `--dry-run`: the figures are what an import would do; nothing was written.
+    pub dry_run: bool,
     pub elapsed_ms: u64,
 }
 
@@ -176,7 +178,13 @@ impl fmt::Display for ImportReport {
                 )?;
             }
         }
-        if self.committed {
+        if self.dry_run {
+            write!(
+                f,
+                "dry run: nothing was written (lake version {})",
+                self.version
+            )
+        } else if self.committed {
             write!(
                 f,
                 "committed lake version {} in {:.2} s",

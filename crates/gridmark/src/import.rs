@@ -33,6 +33,7 @@ pub fn options(args: &ImportArgs) -> Result<ImportOptions, CliError> {
         }),
         id_prefix: args.id_prefix.clone(),
         max_reject_ratio: args.max_reject_ratio,
+        dry_run: args.dry_run,
         ..ImportOptions::default()
     })
 }

@@ -862,3 +862,47 @@ fn each_meter_reads_its_local_times_in_its_own_zone() {
         "{err}"
     );
 }
+
+#[test]
+fn a_dry_run_reports_and_writes_nothing() {
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "import",
+        "readings",
+        sb.write("a.csv", long_csv(2, 8).as_bytes())
+            .to_str()
+            .unwrap(),
+    ]);
+    let v = sb.version();
+    let mut text = long_csv(3, 8);
+    text.push_str("M000,2025-01-01T09:00:00+08:00,oops\n");
+    let f = sb.write("b.csv", text.as_bytes());
+    let r = sb.json(&[
+        "import",
+        "readings",
+        f.to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ]);
+    let file = &r["files"][0];
+    assert_eq!(
+        (
+            file["accepted"].as_u64(),
+            file["duplicates"].as_u64(),
+            file["rejected"].as_u64()
+        ),
+        (Some(8), Some(16), Some(1))
+    );
+    assert_eq!(
+        (r["committed"].as_bool(), r["dry_run"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(sb.version(), v);
+    assert_eq!(
+        walk(&sb.lake().join("tables")).len(),
+        1,
+        "no files left behind"
+    );
+    let human = sb.ok(&["import", "readings", f.to_str().unwrap(), "--dry-run"]);
+    assert!(human.contains("dry run: nothing was written"), "{human}");
+}
