@@ -30,12 +30,14 @@
 
 mod csv;
 mod error;
+mod numeric;
 mod records;
 pub mod report;
 pub mod series;
 pub mod source;
 
 pub use error::IngestError;
+pub use numeric::{WideColumns, read_wide_numeric};
 pub use report::{FileReport, ImportReport, Reject};
 pub use series::{Requested, Unit};
 

@@ -26,6 +26,39 @@ pub enum Command {
     Sql(SqlArgs),
     /// List the tables with row counts, time ranges and sizes.
     Tables(TablesArgs),
+    /// Forecasting (evaluation on standard protocols).
+    #[command(subcommand)]
+    Forecast(ForecastCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForecastCommand {
+    /// Run a published evaluation protocol on a wide hourly file (time column, then series).
+    Eval(ForecastEvalArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Protocol {
+    /// Informer/DLinear/PatchTST long-horizon protocol (12/4/4 months, z-scored, stride 1).
+    Ett,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastEvalArgs {
+    /// Wide hourly CSV (e.g. ../shared/data/ett/ETTh1.csv).
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, value_enum, default_value_t = Protocol::Ett)]
+    pub protocol: Protocol,
+    /// Forecast horizons, comma-separated.
+    #[arg(long, default_value = "96,192,336,720")]
+    pub horizons: String,
+    /// Look-back window (hours).
+    #[arg(long, default_value_t = 336)]
+    pub lookback: usize,
+    /// Print `{"96": {"mse": …, "mae": …}, …}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod forecast;
 mod import;
 mod progress;
 mod sql;
@@ -74,5 +75,6 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Import(i) => import::run(&cli::data_dir(args.data.as_deref())?, i),
         cli::Command::Sql(s) => sql::run(&cli::data_dir(args.data.as_deref())?, s),
         cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
+        cli::Command::Forecast(f) => forecast::run(f),
     }
 }
