@@ -68,6 +68,14 @@ impl SeriesChunk {
         self.value.push(value);
     }
 
+    /// Adds a row whose time is resolved to (instant, later instant of a repeated local time).
+    pub fn push_resolved(&mut self, id: &str, at: (i64, Option<i64>), interval: i64, value: f64) {
+        if let Some(later) = at.1 {
+            self.ambiguous.push((self.len(), later));
+        }
+        self.push(id, at.0, interval, value);
+    }
+
     pub fn reject(
         &mut self,
         file: &str,

@@ -394,12 +394,7 @@ fn import_parquet(
             });
             let idv = format!("{}{}", opts.id_prefix, ids.value(r));
             match resolver.resolve(&idv, t) {
-                Ok((utc, later)) => {
-                    if let Some(l) = later {
-                        chunk.ambiguous.push((chunk.len(), l));
-                    }
-                    chunk.push(&idv, utc, iv, vals.value(r));
-                }
+                Ok(at) => chunk.push_resolved(&idv, at, iv, vals.value(r)),
                 Err(e) => chunk.reject(source, row, Some(&names[ts]), e),
             }
         }
@@ -538,12 +533,7 @@ fn import_jsonl(
                 None => 0,
             };
             match resolver.resolve(&id, parsed) {
-                Ok((t, later)) => {
-                    if let Some(l) = later {
-                        chunk.ambiguous.push((chunk.len(), l));
-                    }
-                    chunk.push(&id, t, iv, v);
-                }
+                Ok(at) => chunk.push_resolved(&id, at, iv, v),
                 Err(e) => chunk.reject(source, n, Some(kts), e),
             }
         }

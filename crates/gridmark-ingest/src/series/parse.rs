@@ -474,12 +474,7 @@ fn push_resolved(
     value: f64,
 ) {
     match time.resolve(id, parsed) {
-        Ok((t, later)) => {
-            if let Some(l) = later {
-                out.ambiguous.push((out.len(), l));
-            }
-            out.push(id, t, interval, value);
-        }
+        Ok(at) => out.push_resolved(id, at, interval, value),
         Err(e) => out.reject(env.file, line, Some("ts"), e),
     }
 }
