@@ -24,12 +24,14 @@
 //! # Ok(()) }
 //! ```
 
+mod compact;
 mod error;
 mod files;
 mod lake;
 mod schema;
 mod snapshot;
 
+pub use compact::CompactReport;
 pub use error::LakeError;
 pub use files::{ParquetSink, write_parquet};
 pub use lake::{Lake, Settings, Writer};

@@ -26,9 +26,21 @@ pub enum Command {
     Sql(SqlArgs),
     /// List the tables with row counts, time ranges and sizes.
     Tables(TablesArgs),
+    /// Merge each partition's small files into one sorted file (one commit).
+    Compact(CompactArgs),
     /// Forecasting (evaluation on standard protocols).
     #[command(subcommand)]
     Forecast(ForecastCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Only this table (default: every table).
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -65,6 +65,34 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for CliError {
     }
 }
 
+fn compact(data: &std::path::Path, args: cli::CompactArgs) -> Result<(), CliError> {
+    let lake = gridmark_lake::Lake::open(data)?;
+    if let Some(t) = &args.table {
+        gridmark_core::catalog::table(t)?;
+    }
+    let report = lake.compact(
+        std::sync::Arc::new(gridmark_core::SystemClock),
+        args.table.as_deref(),
+    )?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(());
+    }
+    for (table, before, after, rows) in &report.tables {
+        writeln!(
+            out,
+            "{table:<16} {before:>6} → {after:>4} files, {rows} rows"
+        )?;
+    }
+    if report.committed {
+        writeln!(out, "committed lake version {}", report.version)?;
+    } else {
+        writeln!(out, "nothing to compact (lake version {})", report.version)?;
+    }
+    Ok(())
+}
+
 pub fn usage(msg: impl Into<String>) -> CliError {
     CliError(msg.into().into())
 }
@@ -76,5 +104,6 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Sql(s) => sql::run(&cli::data_dir(args.data.as_deref())?, s),
         cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
         cli::Command::Forecast(f) => forecast::run(f),
+        cli::Command::Compact(c) => compact(&cli::data_dir(args.data.as_deref())?, c),
     }
 }

@@ -906,3 +906,61 @@ fn a_dry_run_reports_and_writes_nothing() {
     let human = sb.ok(&["import", "readings", f.to_str().unwrap(), "--dry-run"]);
     assert!(human.contains("dry run: nothing was written"), "{human}");
 }
+
+#[test]
+fn compaction_merges_small_files_and_changes_no_answer() {
+    let sb = Sandbox::new();
+    for (i, m) in ["M1", "M0", "M2"].iter().enumerate() {
+        let text = format!(
+            "meter_id,ts,kwh\n{m},2025-01-05T00:00:00Z,{i}\n{m},2025-01-05T00:15:00Z,{i}.5\n"
+        );
+        sb.ok(&[
+            "import",
+            "readings",
+            sb.write(&format!("r{i}.csv"), text.as_bytes())
+                .to_str()
+                .unwrap(),
+        ]);
+        let staff = format!("staff_id,name\nS{i},n{i}\n");
+        sb.ok(&[
+            "import",
+            "staff",
+            sb.write(&format!("s{i}.csv"), staff.as_bytes())
+                .to_str()
+                .unwrap(),
+        ]);
+    }
+    let q = "SELECT meter_id, ts, kwh FROM readings ORDER BY 1, 2";
+    let before = sb.ok(&["sql", q, "--format", "csv"]);
+    let files = |sb: &Sandbox, t: usize| {
+        sb.json(&["tables", "--json"])["tables"][t]["files"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(files(&sb, 0), 3);
+    let r = sb.json(&["compact", "--json"]);
+    assert_eq!(r["committed"], true);
+    assert_eq!(files(&sb, 0), 1);
+    let staff_idx = 12; // position of `staff` in the catalog
+    assert_eq!(
+        sb.json(&["tables", "--json"])["tables"][staff_idx]["table"],
+        "staff"
+    );
+    assert_eq!(files(&sb, staff_idx), 1);
+    assert_eq!(sb.ok(&["sql", q, "--format", "csv"]), before);
+    assert_eq!(sb.scalar("SELECT count(*) FROM staff"), "3");
+    let again = sb.ok(&["compact"]);
+    assert!(again.contains("nothing to compact"), "{again}");
+    // Re-importing after compaction still finds the duplicates.
+    let r = sb.json(&[
+        "import",
+        "readings",
+        sb.write("again.csv", b"meter_id,ts,kwh\nM1,2025-01-05T00:00:00Z,0\n")
+            .to_str()
+            .unwrap(),
+        "--interval",
+        "15m",
+        "--json",
+    ]);
+    assert_eq!(r["files"][0]["duplicates"], 1);
+}
