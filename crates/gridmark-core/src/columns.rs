@@ -87,33 +87,37 @@ impl Column {
         self.len() == 0
     }
 
-    fn push(&mut self, v: Value) -> Result<(), &'static str> {
+    /// Can `v` be stored in this column? (Null always can; nullability is the table's rule.)
+    fn accepts(&self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (_, Value::Null)
+                | (Column::Utf8(_), Value::Str(_))
+                | (Column::Int64(_), Value::Int(_))
+                | (Column::Float64(_), Value::Float(_) | Value::Int(_))
+                | (Column::Bool(_), Value::Bool(_))
+                | (Column::Date(_), Value::Date(_))
+                | (Column::TimestampMs(_), Value::Ts(_))
+        )
+    }
+
+    /// Appends a value `accepts` has approved.
+    fn push(&mut self, v: Value) {
         match (self, v) {
-            (Column::Utf8(c), Value::Null) => c.push(None),
-            (Column::Int64(c), Value::Null) => c.push(None),
-            (Column::Float64(c), Value::Null) => c.push(None),
-            (Column::Bool(c), Value::Null) => c.push(None),
-            (Column::Date(c), Value::Null) => c.push(None),
-            (Column::TimestampMs(c), Value::Null) => c.push(None),
             (Column::Utf8(c), Value::Str(s)) => c.push(Some(s)),
+            (Column::Utf8(c), _) => c.push(None),
             (Column::Int64(c), Value::Int(i)) => c.push(Some(i)),
+            (Column::Int64(c), _) => c.push(None),
             (Column::Float64(c), Value::Float(f)) => c.push(Some(f)),
             (Column::Float64(c), Value::Int(i)) => c.push(Some(i as f64)),
+            (Column::Float64(c), _) => c.push(None),
             (Column::Bool(c), Value::Bool(b)) => c.push(Some(b)),
+            (Column::Bool(c), _) => c.push(None),
             (Column::Date(c), Value::Date(d)) => c.push(Some(d)),
+            (Column::Date(c), _) => c.push(None),
             (Column::TimestampMs(c), Value::Ts(t)) => c.push(Some(t)),
-            (c, _) => {
-                return Err(match c {
-                    Column::Utf8(_) => "text",
-                    Column::Int64(_) => "integer",
-                    Column::Float64(_) => "number",
-                    Column::Bool(_) => "boolean",
-                    Column::Date(_) => "date",
-                    Column::TimestampMs(_) => "timestamp",
-                });
-            }
+            (Column::TimestampMs(c), _) => c.push(None),
         }
-        Ok(())
     }
 }
 
@@ -159,17 +163,7 @@ impl Rows {
             });
         }
         for ((v, def), col) in values.iter().zip(self.table.columns).zip(&self.columns) {
-            let ok = matches!(
-                (col, v),
-                (_, Value::Null)
-                    | (Column::Utf8(_), Value::Str(_))
-                    | (Column::Int64(_), Value::Int(_))
-                    | (Column::Float64(_), Value::Float(_) | Value::Int(_))
-                    | (Column::Bool(_), Value::Bool(_))
-                    | (Column::Date(_), Value::Date(_))
-                    | (Column::TimestampMs(_), Value::Ts(_))
-            );
-            if !ok || (matches!(v, Value::Null) && !def.nullable) {
+            if !col.accepts(v) || (matches!(v, Value::Null) && !def.nullable) {
                 return Err(CoreError::Column {
                     column: def.name.to_string(),
                     reason: format!("value {v:?} does not fit type {:?}", def.ty),
@@ -177,7 +171,7 @@ impl Rows {
             }
         }
         for (v, col) in values.into_iter().zip(&mut self.columns) {
-            col.push(v).expect("types checked above");
+            col.push(v);
         }
         Ok(())
     }

@@ -19,6 +19,27 @@ pub fn detect_separator(header: &[u8]) -> u8 {
     if counts[best] == 0 { b',' } else { seps[best] }
 }
 
+/// The separator and column names of a header line (quotes removed by the splitter).
+pub fn header_fields(
+    path: &std::path::Path,
+    header: &[u8],
+) -> Result<(u8, Vec<String>), crate::IngestError> {
+    let sep = detect_separator(header);
+    let mut fields = Vec::new();
+    split_line(header, sep, &mut fields).map_err(|reason| crate::IngestError::Line {
+        path: path.into(),
+        line: 1,
+        reason,
+    })?;
+    Ok((
+        sep,
+        fields
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect(),
+    ))
+}
+
 /// Splits one line into fields. Errors say what is wrong with the quoting.
 pub fn split_line<'a>(line: &'a [u8], sep: u8, out: &mut Vec<Cow<'a, [u8]>>) -> Result<(), String> {
     out.clear();

@@ -48,7 +48,6 @@ use gridmark_core::columns::Value;
 use gridmark_core::{Clock, Rows};
 use gridmark_lake::{Lake, arrow_schema};
 use series::{SeriesStage, TimeContext};
-use source::Container;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -191,13 +190,9 @@ pub fn import(
             continue;
         }
         let container = source::sniff(path)?;
-        let default_tz = explicit_tz.unwrap_or(
-            if opts.format == Requested::LclDaily || looks_like_lcl(path) {
-                chrono_tz::Europe::London
-            } else {
-                lake_tz
-            },
-        );
+        // LCL daily files carry no zone: the series reader switches to Europe/London when
+        // it recognises the layout and no --tz was given.
+        let default_tz = explicit_tz.unwrap_or(lake_tz);
         let time = TimeContext {
             default_tz,
             meter_tz: if explicit_tz.is_some() {
@@ -275,26 +270,6 @@ pub fn import(
     report.dry_run = opts.dry_run;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
-}
-
-fn looks_like_lcl(path: &std::path::Path) -> bool {
-    // LCL daily files carry no zone; peek at the header to default to Europe/London.
-    let Ok(c) = source::sniff(path) else {
-        return false;
-    };
-    if c == Container::Parquet {
-        return false;
-    }
-    let Ok(r) = source::open_text(path, c) else {
-        return false;
-    };
-    let mut reader = source::ChunkReader::new(path, r, 1 << 16);
-    match reader.next_chunk() {
-        Ok(Some(chunk)) => source::lines(&chunk).next().is_some_and(|(_, l)| {
-            l.starts_with(b"LCLid") && memchr::memmem::find(l, b"energy_sum").is_some()
-        }),
-        _ => false,
-    }
 }
 
 fn check_rejects(

@@ -1,7 +1,7 @@
 //! Reading a wide numeric file (a time column, then one column per series) into memory, for
 //! evaluations that run on a whole file rather than on the lake.
 
-use crate::csv::{detect_separator, split_line};
+use crate::csv::split_line;
 use crate::error::{IngestError, format_err};
 use crate::series::parse::parse_number;
 use crate::source::{ChunkReader, lines, open_text, sniff};
@@ -30,29 +30,17 @@ pub fn read_wide_numeric(path: &Path) -> Result<WideColumns, IngestError> {
         let mut fields = Vec::new();
         for (n, line) in lines(&chunk) {
             if n == 1 {
-                sep = detect_separator(line);
-                split_line(line, sep, &mut fields).map_err(|e| IngestError::Line {
-                    path: path.into(),
-                    line: 1,
-                    reason: e,
-                })?;
-                if fields.len() < 2 {
+                let (s, names) = crate::csv::header_fields(path, line)?;
+                if names.len() < 2 {
                     return Err(format_err(
                         path,
                         "needs a time column and at least one series column",
                     ));
                 }
-                out.columns = fields[1..]
+                sep = s;
+                out.columns = names[1..]
                     .iter()
-                    .map(|f| {
-                        (
-                            String::from_utf8_lossy(f)
-                                .trim()
-                                .trim_matches('"')
-                                .to_string(),
-                            Vec::new(),
-                        )
-                    })
+                    .map(|name| (name.trim().to_string(), Vec::new()))
                     .collect();
                 continue;
             }

@@ -1,7 +1,7 @@
 //! Archives and transactions (customers, bills, work orders…): read whole, typed by the
 //! catalog, deduplicated on the natural key against what the lake holds, written as one file.
 
-use crate::csv::{detect_separator, records, split_line};
+use crate::csv::{records, split_line};
 use crate::error::{IngestError, IoAt, format_err};
 use crate::report::{Conflict, FileReport, Reject};
 use crate::series::TimeContext;
@@ -255,17 +255,8 @@ pub(crate) fn read_file(
             reason: "the header is not UTF-8 text; convert the file to UTF-8 first".into(),
         });
     }
-    let sep = detect_separator(header);
+    let (sep, names) = crate::csv::header_fields(path, header)?;
     let mut fields = Vec::new();
-    split_line(header, sep, &mut fields).map_err(|e| IngestError::Line {
-        path: path.into(),
-        line: 1,
-        reason: e,
-    })?;
-    let names: Vec<String> = fields
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
     let (map, ignored) = map_columns(table, &names, path)?;
     report.ignored_columns = ignored;
     for (n, rec) in recs {
@@ -424,35 +415,50 @@ pub(crate) fn store(
         path: table.name.into(),
         source,
     };
-    let mut seen: HashMap<String, String> = HashMap::new();
+    // Whole rows are compared (as text) only when keys collide: most rows never need it.
+    let whole_row = |b: &RecordBatch, r: usize| -> Result<String, IngestError> {
+        let mut one = row_strings(&b.slice(r, 1), &all_cols).map_err(arrow_err)?;
+        Ok(one.pop().unwrap_or_default())
+    };
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
     let root = writer.lake().root().to_path_buf();
     if let Some(state) = writer.pending().table(table.name).cloned() {
         for f in &state.files {
             let existing = crate::series::stage::read_all(&root.join(&f.path), &schema)?;
             let keys = row_strings(&existing, &key_cols).map_err(arrow_err)?;
-            let full = row_strings(&existing, &all_cols).map_err(arrow_err)?;
-            seen.extend(keys.into_iter().zip(full));
+            seen.extend(
+                keys.into_iter()
+                    .enumerate()
+                    .map(|(r, k)| (k, (batches.len(), r))),
+            );
+            batches.push(existing);
         }
     }
+    let new_batch = batches.len();
     let keys = row_strings(&batch, &key_cols).map_err(arrow_err)?;
-    let full = row_strings(&batch, &all_cols).map_err(arrow_err)?;
     let (mut dups, mut conflicts) = (0, 0);
     let mut keep = Vec::new();
-    for (i, (k, f)) in keys.into_iter().zip(full).enumerate() {
+    for (i, k) in keys.into_iter().enumerate() {
         match seen.get(&k) {
-            Some(old) if *old == f => dups += 1,
-            Some(old) => {
+            Some(&(b, r)) => {
+                let old = whole_row(if b == new_batch { &batch } else { &batches[b] }, r)?;
+                let new = whole_row(&batch, i)?;
+                if old == new {
+                    dups += 1;
+                    continue;
+                }
                 conflicts += 1;
                 if report.conflict_examples.len() < 20 {
                     report.conflict_examples.push(Conflict {
                         key: k.replace('\u{1f}', " "),
                         kept: old.replace('\u{1f}', ",").replace('\u{0}', ""),
-                        dropped: f.replace('\u{1f}', ",").replace('\u{0}', ""),
+                        dropped: new.replace('\u{1f}', ",").replace('\u{0}', ""),
                     });
                 }
             }
             None => {
-                seen.insert(k, f);
+                seen.insert(k, (new_batch, i));
                 keep.push(i as u32);
             }
         }

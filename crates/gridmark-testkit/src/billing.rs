@@ -46,308 +46,152 @@ pub fn change_day(cal: &Calendar) -> i64 {
     if first > cal.start_day { first } else { mid }
 }
 
+/// Residential tiers: (component, upper kWh of the month, price_e4).
+const RES_TIERS: [(&str, Option<f64>, i64); 3] = [
+    ("tier1", Some(230.0), 5283),
+    ("tier2", Some(400.0), 5783),
+    ("tier3", None, 8283),
+];
+
+/// Residential time-of-use windows: (component, [start, end) minutes, price_e4).
+const RES_TOU: [(&str, (i64, i64), i64); 3] = [
+    ("valley", (0, 480), 2883),
+    ("peak", (480, 1320), 5683),
+    ("valley", (1320, 1440), 2883),
+];
+
+const NOT_SUMMER: &str = "1-6,9-12";
+const SUMMER: &str = "7-8";
+
+/// Commercial and industrial time-of-use windows: (component, months, [start, end) minutes).
+/// Valley and flat are the same all year; July–August cut a sharp peak out of the peak hours.
+const BUSINESS_TOU: [(&str, &str, (i64, i64)); 15] = [
+    ("valley", NOT_SUMMER, (0, 480)),
+    ("valley", NOT_SUMMER, (1320, 1440)),
+    ("flat", NOT_SUMMER, (660, 780)),
+    ("flat", NOT_SUMMER, (1140, 1320)),
+    ("valley", SUMMER, (0, 480)),
+    ("valley", SUMMER, (1320, 1440)),
+    ("flat", SUMMER, (660, 780)),
+    ("flat", SUMMER, (1140, 1320)),
+    ("peak", NOT_SUMMER, (480, 660)),
+    ("peak", NOT_SUMMER, (780, 1140)),
+    ("peak", SUMMER, (480, 600)),
+    ("sharp", SUMMER, (600, 660)),
+    ("peak", SUMMER, (780, 840)),
+    ("sharp", SUMMER, (840, 960)),
+    ("peak", SUMMER, (960, 1140)),
+];
+
+/// What every component row of one tariff version shares.
+#[derive(Clone, Copy)]
+struct Version {
+    tariff: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    class: &'static str,
+    from: i64,
+    to: Option<i64>,
+}
+
+impl Version {
+    fn row(
+        self,
+        component: &'static str,
+        tier_upper: Option<f64>,
+        months: Option<&'static str>,
+        window: Option<(i64, i64)>,
+        price_e4: i64,
+    ) -> TariffRow {
+        TariffRow {
+            tariff: self.tariff,
+            name: self.name,
+            kind: self.kind,
+            class: self.class,
+            from: self.from,
+            to: self.to,
+            component,
+            tier_basis: (self.kind == "tiered").then_some("monthly"),
+            tier_upper,
+            months,
+            day_type: (self.kind == "tou").then_some("all"),
+            start_min: window.map(|w| w.0),
+            end_min: window.map(|w| w.1),
+            price_e4,
+        }
+    }
+}
+
 pub fn tariff_rows(cal: &Calendar) -> Vec<TariffRow> {
     let base = days_from_civil(2020, 1, 1);
     let change = change_day(cal);
-    let mut rows = Vec::new();
-    let mut row = |tariff,
-                   name,
-                   kind,
-                   class,
-                   from,
-                   to,
-                   component,
-                   tier: Option<f64>,
-                   months,
-                   window: Option<(i64, i64)>,
-                   price| {
-        rows.push(TariffRow {
-            tariff,
-            name,
-            kind,
-            class,
-            from,
-            to,
-            component,
-            tier_basis: (kind == "tiered").then_some("monthly"),
-            tier_upper: tier,
-            months,
-            day_type: (kind == "tou").then_some("all"),
-            start_min: window.map(|w| w.0),
-            end_min: window.map(|w| w.1),
-            price_e4: price,
-        })
+    let version = |tariff, name, kind, class, from, to| Version {
+        tariff,
+        name,
+        kind,
+        class,
+        from,
+        to,
     };
-    let (rt, rn) = ("RES_TIER", "居民阶梯电价 residential tiered");
-    row(
-        rt,
-        rn,
+    let mut rows = Vec::new();
+    let tiered = version(
+        "RES_TIER",
+        "居民阶梯电价 residential tiered",
         "tiered",
         "residential",
         base,
         None,
-        "tier1",
-        Some(230.0),
-        None,
-        None,
-        5283,
     );
-    row(
-        rt,
-        rn,
-        "tiered",
-        "residential",
-        base,
-        None,
-        "tier2",
-        Some(400.0),
-        None,
-        None,
-        5783,
-    );
-    row(
-        rt,
-        rn,
-        "tiered",
-        "residential",
-        base,
-        None,
-        "tier3",
-        None,
-        None,
-        None,
-        8283,
-    );
-    let (tt, tn) = ("RES_TOU", "居民峰谷电价 residential time-of-use");
-    let all = Some("1-12");
-    row(
-        tt,
-        tn,
+    for (component, upper, price) in RES_TIERS {
+        rows.push(tiered.row(component, upper, None, None, price));
+    }
+    let res_tou = version(
+        "RES_TOU",
+        "居民峰谷电价 residential time-of-use",
         "tou",
         "residential",
         base,
         None,
-        "valley",
-        None,
-        all,
-        Some((0, 480)),
-        2883,
     );
-    row(
-        tt,
-        tn,
-        "tou",
-        "residential",
-        base,
-        None,
-        "peak",
-        None,
-        all,
-        Some((480, 1320)),
-        5683,
-    );
-    row(
-        tt,
-        tn,
-        "tou",
-        "residential",
-        base,
-        None,
-        "valley",
-        None,
-        all,
-        Some((1320, 1440)),
-        2883,
-    );
-    row(
+    for (component, window, price) in RES_TOU {
+        rows.push(res_tou.row(component, None, Some("1-12"), Some(window), price));
+    }
+    let flat = version(
         "COM_FLAT",
         "一般工商业单一制 commercial flat",
         "flat",
         "commercial",
         base,
         None,
-        "flat",
-        None,
-        None,
-        None,
-        7300,
     );
-    // ToU windows: [valley, peak, flat] outside summer, plus sharp in July–August.
-    let mut tou = |tariff, name, class, from, to, p: [i64; 4]| {
-        let (sharp, peak, flat, valley) = (p[0], p[1], p[2], p[3]);
-        let other = Some("1-6,9-12");
-        let summer = Some("7-8");
-        for months in [other, summer] {
-            row(
-                tariff,
-                name,
-                "tou",
-                class,
-                from,
-                to,
-                "valley",
-                None,
-                months,
-                Some((0, 480)),
-                valley,
-            );
-            row(
-                tariff,
-                name,
-                "tou",
-                class,
-                from,
-                to,
-                "valley",
-                None,
-                months,
-                Some((1320, 1440)),
-                valley,
-            );
-            row(
-                tariff,
-                name,
-                "tou",
-                class,
-                from,
-                to,
-                "flat",
-                None,
-                months,
-                Some((660, 780)),
-                flat,
-            );
-            row(
-                tariff,
-                name,
-                "tou",
-                class,
-                from,
-                to,
-                "flat",
-                None,
-                months,
-                Some((1140, 1320)),
-                flat,
-            );
+    rows.push(flat.row("flat", None, None, None, 7300));
+    let com = "一般工商业峰谷电价 commercial time-of-use";
+    let ind = "大工业峰谷电价 industrial time-of-use";
+    // Prices as [sharp, peak, flat, valley]; COM_TOU changes price mid-period.
+    for (v, prices) in [
+        (
+            version("COM_TOU", com, "tou", "commercial", base, Some(change)),
+            [12890, 10740, 6850, 3120],
+        ),
+        (
+            version("COM_TOU", com, "tou", "commercial", change, None),
+            [13650, 11380, 7160, 3120],
+        ),
+        (
+            version("IND_TOU", ind, "tou", "industrial", base, None),
+            [11850, 9870, 6120, 2750],
+        ),
+    ] {
+        for (component, months, window) in BUSINESS_TOU {
+            let price = match component {
+                "sharp" => prices[0],
+                "peak" => prices[1],
+                "flat" => prices[2],
+                _ => prices[3],
+            };
+            rows.push(v.row(component, None, Some(months), Some(window), price));
         }
-        row(
-            tariff,
-            name,
-            "tou",
-            class,
-            from,
-            to,
-            "peak",
-            None,
-            other,
-            Some((480, 660)),
-            peak,
-        );
-        row(
-            tariff,
-            name,
-            "tou",
-            class,
-            from,
-            to,
-            "peak",
-            None,
-            other,
-            Some((780, 1140)),
-            peak,
-        );
-        row(
-            tariff,
-            name,
-            "tou",
-            class,
-            from,
-            to,
-            "peak",
-            None,
-            summer,
-            Some((480, 600)),
-            peak,
-        );
-        row(
-            tariff,
-            name,
-            "tou",
-            class,
-            from,
-            to,
-            "sharp",
-            None,
-            summer,
-            Some((600, 660)),
-            sharp,
-        );
-        row(
-            tariff,
-            name,
-            "tou",
-            class,
-            from,
-            to,
-            "peak",
-            None,
-            summer,
-            Some((780, 840)),
-            peak,
-        );
-        row(
-            tariff,
-            name,
-            "tou",
-            class,
-            from,
-            to,
-            "sharp",
-            None,
-            summer,
-            Some((840, 960)),
-            sharp,
-        );
-        row(
-            tariff,
-            name,
-            "tou",
-            class,
-            from,
-            to,
-            "peak",
-            None,
-            summer,
-            Some((960, 1140)),
-            peak,
-        );
-    };
-    let cn = "一般工商业峰谷电价 commercial time-of-use";
-    tou(
-        "COM_TOU",
-        cn,
-        "commercial",
-        base,
-        Some(change),
-        [12890, 10740, 6850, 3120],
-    );
-    tou(
-        "COM_TOU",
-        cn,
-        "commercial",
-        change,
-        None,
-        [13650, 11380, 7160, 3120],
-    );
-    tou(
-        "IND_TOU",
-        "大工业峰谷电价 industrial time-of-use",
-        "industrial",
-        base,
-        None,
-        [11850, 9870, 6120, 2750],
-    );
+    }
     rows
 }
 

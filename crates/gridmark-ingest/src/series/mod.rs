@@ -12,7 +12,7 @@ pub use detect::Requested;
 pub use parse::{Layout, TimeContext};
 pub use stage::{SeriesStage, Unit};
 
-use crate::csv::{detect_separator, split_line};
+use crate::csv::split_line;
 use crate::error::{IngestError, format_err};
 use crate::report::FileReport;
 use crate::source::{Chunk, ChunkReader, Container, lines, open_text};
@@ -31,6 +31,21 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
+
+/// How values are completed before routing: interval (0 = infer), end stamps, unit (external
+/// series keep their own unit, energy defaults to kWh).
+fn route_options(table: &TableDef, opts: &ImportOptions, interval_s: i64) -> RouteOptions {
+    let default_unit = if table.name == "series" {
+        Unit::AsIs
+    } else {
+        Unit::Kwh
+    };
+    RouteOptions {
+        interval_s,
+        ts_at_end: opts.ts_at_end,
+        unit: opts.unit.unwrap_or(default_unit),
+    }
+}
 
 /// The most frequent step between consecutive timestamps of the same id, in seconds.
 fn infer_interval(chunk: &SeriesChunk) -> Option<i64> {
@@ -95,17 +110,7 @@ pub(crate) fn import_file(
             reason: "the header is not UTF-8 text; is this a binary file, or in another encoding (e.g. GBK)? Convert it to UTF-8 first".into(),
         });
     }
-    let sep = detect_separator(&header);
-    let mut fields = Vec::new();
-    split_line(&header, sep, &mut fields).map_err(|e| IngestError::Line {
-        path: path.into(),
-        line: 1,
-        reason: e,
-    })?;
-    let headers: Vec<String> = fields
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
+    let (sep, headers) = crate::csv::header_fields(path, &header)?;
     let sample = lines(&first)
         .nth(1)
         .map(|(_, l)| l.to_vec())
@@ -134,6 +139,16 @@ pub(crate) fn import_file(
     }
     .to_string();
     let daily = matches!(layout, Layout::Sgcc { .. } | Layout::LclDaily { .. });
+    let london;
+    let time = if matches!(layout, Layout::LclDaily { .. }) && opts.tz.is_none() {
+        london = TimeContext {
+            default_tz: chrono_tz::Europe::London,
+            meter_tz: time.meter_tz.clone(),
+        };
+        &london
+    } else {
+        time
+    };
     let env = ParseEnv {
         file: &source,
         sep,
@@ -142,15 +157,7 @@ pub(crate) fn import_file(
         interval_s: if daily { Some(86_400) } else { opts.interval_s },
         id_prefix: &opts.id_prefix,
     };
-    let mut route = RouteOptions {
-        interval_s: env.interval_s.unwrap_or(0),
-        ts_at_end: opts.ts_at_end,
-        unit: opts.unit.unwrap_or(if table.name == "series" {
-            Unit::AsIs
-        } else {
-            Unit::Kwh
-        }),
-    };
+    let mut route = route_options(table, opts, env.interval_s.unwrap_or(0));
     let bytes_read = AtomicU64::new(0);
     let reader_error: Mutex<Option<IngestError>> = Mutex::new(None);
     let threads = opts.threads.max(1);
@@ -302,15 +309,7 @@ fn import_parquet(
         unreachable!("asked for long")
     };
     report.ignored_columns = ignored;
-    let mut route = RouteOptions {
-        interval_s: opts.interval_s.unwrap_or(0),
-        ts_at_end: opts.ts_at_end,
-        unit: opts.unit.unwrap_or(if table.name == "series" {
-            Unit::AsIs
-        } else {
-            Unit::Kwh
-        }),
-    };
+    let mut route = route_options(table, opts, opts.interval_s.unwrap_or(0));
     let reader = builder.with_batch_size(1 << 16).build().map_err(perr)?;
     let mut labels = Vec::new();
     let mut row_base = 1u64; // Parquet has no lines: rejects name the row number instead
@@ -430,15 +429,7 @@ fn import_jsonl(
     source: &str,
     progress: &dyn Progress,
 ) -> Result<(), IngestError> {
-    let mut route = RouteOptions {
-        interval_s: opts.interval_s.unwrap_or(0),
-        ts_at_end: opts.ts_at_end,
-        unit: opts.unit.unwrap_or(if table.name == "series" {
-            Unit::AsIs
-        } else {
-            Unit::Kwh
-        }),
-    };
+    let mut route = route_options(table, opts, opts.interval_s.unwrap_or(0));
     let mut labels = Vec::new();
     let mut resolver = TimeResolver::new(time);
     let mut next = Some(first);
