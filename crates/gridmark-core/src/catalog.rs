@@ -404,6 +404,128 @@ const PRODUCTS: &[ColumnDef] = &[
     col("end_date", Date, true, "dropped"),
 ];
 
+const READINGS_VALIDATED: &[ColumnDef] = &[
+    col("meter_id", Utf8, false, "meter number"),
+    col("ts", TimestampMs, false, "UTC start of the interval"),
+    col("interval_s", Int64, false, "interval length in seconds"),
+    col(
+        "kwh",
+        Float64,
+        false,
+        "validated energy in the interval, kWh; negative = export (net metering)",
+    ),
+    col(
+        "quality",
+        Utf8,
+        false,
+        "validated (read, passed every rule) | estimated (filled) | edited (moved by a rule)",
+    ),
+    col(
+        "source",
+        Utf8,
+        false,
+        "the VEE run that wrote it (vee:<run_id>)",
+    ),
+];
+
+const VEE_RUNS: &[ColumnDef] = &[
+    col(
+        "run_id",
+        Utf8,
+        false,
+        "VEE run id (UTC start time, e.g. 20251201T020000Z)",
+    ),
+    col("started_at", TimestampMs, false, "when the run started"),
+    col("finished_at", TimestampMs, false, "when the run committed"),
+    col("config", Utf8, false, "the ordered rules and limits, JSON"),
+    col("meters", Int64, false, "meters validated"),
+    col("readings_in", Int64, false, "raw readings read"),
+    col(
+        "readings_out",
+        Int64,
+        false,
+        "rows written to readings_validated",
+    ),
+    col("estimated", Int64, false, "intervals filled by estimation"),
+    col("edited", Int64, false, "intervals moved by a rule"),
+    col(
+        "left_missing",
+        Int64,
+        false,
+        "intervals too long a gap to estimate",
+    ),
+];
+
+const VEE_EDITS: &[ColumnDef] = &[
+    col("run_id", Utf8, false, "VEE run that made the change"),
+    col("meter_id", Utf8, false, "meter"),
+    col("interval_s", Int64, false, "interval length in seconds"),
+    col(
+        "ts",
+        TimestampMs,
+        false,
+        "UTC start of the changed interval",
+    ),
+    col(
+        "rule",
+        Utf8,
+        false,
+        "missing | misaligned | register_reset | negative | spike | capacity | stuck | zero_run",
+    ),
+    col("before_kwh", Float64, true, "raw value (null: never read)"),
+    col(
+        "after_kwh",
+        Float64,
+        true,
+        "validated value (null: left missing)",
+    ),
+    col("quality", Utf8, false, "estimated | edited | missing"),
+    col("method", Utf8, false, "linear | profile | none"),
+];
+
+const VEE_FINDINGS: &[ColumnDef] = &[
+    col("run_id", Utf8, false, "VEE run that found it"),
+    col("meter_id", Utf8, false, "meter"),
+    col(
+        "rule",
+        Utf8,
+        false,
+        "rule name, or reverse_flow / not_estimated",
+    ),
+    col("start_ts", TimestampMs, false, "UTC start of the stretch"),
+    col(
+        "end_ts",
+        TimestampMs,
+        false,
+        "UTC end of the stretch (exclusive)",
+    ),
+    col("intervals", Int64, false, "intervals in the stretch"),
+    col("action", Utf8, false, "invalidated | flagged | edited"),
+    col("detail", Utf8, true, "what was seen"),
+];
+
+const QUALITY_DAILY: &[ColumnDef] = &[
+    col("meter_id", Utf8, false, "meter"),
+    col("day", Date, false, "local day in the lake's zone"),
+    col(
+        "expected",
+        Int64,
+        false,
+        "intervals between the meter's first and last reading",
+    ),
+    col("read", Int64, false, "intervals with a raw reading"),
+    col("validated", Int64, false, "read and passed every rule"),
+    col("estimated", Int64, false, "filled by estimation"),
+    col("edited", Int64, false, "moved by a rule"),
+    col("missing", Int64, false, "left without a value"),
+    col(
+        "sufficient",
+        Bool,
+        false,
+        "enough read (not estimated) intervals for billing and analysis",
+    ),
+];
+
 const HOLIDAYS: &[ColumnDef] = &[
     col("day", Date, false, "local calendar day"),
     col("name", Utf8, true, "holiday name"),
@@ -606,6 +728,51 @@ pub static TABLES: &[TableDef] = &[
         Partitioning::None,
         [],
         "known labels of meters (e.g. SGCC theft FLAG)"
+    ),
+    table!(
+        "readings_validated",
+        Series,
+        READINGS_VALIDATED,
+        ["meter_id", "interval_s", "ts"],
+        Partitioning::MonthOf("ts"),
+        [],
+        "readings after validation, estimation and editing (`gridmark vee run`); replaced by each run"
+    ),
+    table!(
+        "vee_runs",
+        Records,
+        VEE_RUNS,
+        ["run_id"],
+        Partitioning::None,
+        [],
+        "one row per VEE run: its configuration and counts"
+    ),
+    table!(
+        "vee_edits",
+        Records,
+        VEE_EDITS,
+        ["run_id", "meter_id", "interval_s", "ts"],
+        Partitioning::None,
+        [],
+        "every interval a VEE run estimated, edited or left missing, with the raw value before and the value after; kept for every run"
+    ),
+    table!(
+        "vee_findings",
+        Records,
+        VEE_FINDINGS,
+        ["run_id", "meter_id", "rule", "start_ts"],
+        Partitioning::None,
+        [],
+        "stretches a VEE rule found suspicious, changed or only flagged; kept for every run"
+    ),
+    table!(
+        "quality_daily",
+        Records,
+        QUALITY_DAILY,
+        ["meter_id", "day"],
+        Partitioning::None,
+        [],
+        "completeness and data sufficiency per meter and local day, from the latest VEE run"
     ),
 ];
 

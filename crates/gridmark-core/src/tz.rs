@@ -8,7 +8,7 @@
 
 use crate::CoreError;
 use chrono::{LocalResult, NaiveDateTime, Offset, TimeZone};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 use std::collections::HashMap;
 
 /// The UTC instant(s) a wall-clock time can mean in one zone.

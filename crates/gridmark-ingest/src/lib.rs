@@ -327,10 +327,35 @@ impl SeriesLoader {
         ts: &[i64],
         values: &[f64],
     ) -> Result<(), IngestError> {
+        self.push_with_quality(writer, id, interval_s, ts, values, &[])
+    }
+
+    /// Adds one id's values with a quality code per value (see [`series::QUALITY`]; empty
+    /// means `raw`), as VEE writes its validated series.
+    pub fn push_with_quality(
+        &mut self,
+        writer: &mut gridmark_lake::Writer,
+        id: &str,
+        interval_s: i64,
+        ts: &[i64],
+        values: &[f64],
+        quality: &[u8],
+    ) -> Result<(), IngestError> {
         let mut chunk = series::SeriesChunk::new(self.seq);
         self.seq += 1;
         for (&t, &v) in ts.iter().zip(values) {
             chunk.push(id, t, interval_s, v);
+        }
+        if !quality.is_empty() {
+            if quality.len() != ts.len()
+                || quality.iter().any(|&q| q as usize >= series::QUALITY.len())
+            {
+                return Err(IngestError::Option {
+                    option: "quality",
+                    reason: format!("{id}: one known quality code per value is needed"),
+                });
+            }
+            chunk.quality = quality.to_vec();
         }
         self.report.rows_read += chunk.len() as u64;
         let opts = series::stage::RouteOptions {

@@ -20,6 +20,12 @@ pub static VIEWS: &[(&str, &str, &str)] = &[
         "SELECT meter_id, day, sum(kwh) AS kwh, count(*) AS readings FROM readings_local GROUP BY meter_id, day",
     ),
     (
+        "daily_energy_validated",
+        "kWh per meter per local day from readings_validated, with the estimated intervals counted",
+        "SELECT meter_id, {day} AS day, sum(kwh) AS kwh, count(*) AS readings, \
+         sum(CASE WHEN quality = 'estimated' THEN 1 ELSE 0 END) AS estimated FROM readings_validated GROUP BY 1, 2",
+    ),
+    (
         "monthly_energy",
         "kWh per meter per local month (YYYY-MM)",
         "SELECT meter_id, to_char(m, '%Y-%m') AS month, kwh, readings FROM \

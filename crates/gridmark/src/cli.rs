@@ -31,6 +31,53 @@ pub enum Command {
     /// Forecasting (evaluation on standard protocols).
     #[command(subcommand)]
     Forecast(ForecastCommand),
+    /// Validation, estimation and editing of meter readings.
+    #[command(subcommand)]
+    Vee(VeeCommand),
+    /// Data-quality reports from the latest VEE run.
+    #[command(subcommand)]
+    Quality(QualityCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VeeCommand {
+    /// Validate every meter's readings into `readings_validated` (one commit).
+    Run(VeeRunArgs),
+    /// Print the default rules as JSON, a starting point for `--rules`.
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct VeeRunArgs {
+    /// Rules and limits as JSON (see `gridmark vee rules`); default: the built-in rules.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QualityCommand {
+    /// Completeness and data sufficiency per meter, area and day.
+    Report(QualityReportArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QualityLevel {
+    Day,
+    Meter,
+    Area,
+}
+
+#[derive(Debug, Args)]
+pub struct QualityReportArgs {
+    /// Output file: .html (a page with charts), .csv or .json (one level, see --level).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Level of the CSV/JSON table.
+    #[arg(long, value_enum, default_value_t = QualityLevel::Meter)]
+    pub level: QualityLevel,
 }
 
 #[derive(Debug, Args)]

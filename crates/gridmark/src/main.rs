@@ -4,6 +4,7 @@ mod cli;
 mod demo;
 mod forecast;
 mod import;
+mod metering;
 mod progress;
 mod sql;
 mod tables;
@@ -105,5 +106,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
         cli::Command::Forecast(f) => forecast::run(f),
         cli::Command::Compact(c) => compact(&cli::data_dir(args.data.as_deref())?, c),
+        cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
+        cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
     }
 }

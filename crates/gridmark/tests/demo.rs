@@ -95,7 +95,15 @@ fn same_seed_same_bytes_and_every_table_is_filled() {
     let tables: serde_json::Value = serde_json::from_slice(&tables.stdout).unwrap();
     for t in tables["tables"].as_array().unwrap() {
         let name = t["table"].as_str().unwrap();
-        if name != "meter_labels" {
+        // Labels come from SGCC files; the rest are written by jobs run on the demo later.
+        let derived = [
+            "readings_validated",
+            "vee_runs",
+            "vee_edits",
+            "vee_findings",
+            "quality_daily",
+        ];
+        if name != "meter_labels" && !derived.contains(&name) {
             assert!(t["rows"].as_u64().unwrap() > 0, "{name} is empty");
         }
     }

@@ -2,6 +2,9 @@
 
 use crate::report::{MAX_REJECT_DETAILS, Reject};
 
+/// The `quality` values of interval tables, by code: imports are `raw`, VEE writes the rest.
+pub const QUALITY: [&str; 4] = ["raw", "validated", "estimated", "edited"];
+
 /// Consecutive rows of one id.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -21,6 +24,8 @@ pub struct SeriesChunk {
     /// Seconds; 0 = not given, the importer fills in the inferred interval.
     pub interval: Vec<i64>,
     pub value: Vec<f64>,
+    /// Quality code per row (an index into [`QUALITY`]); empty means every row is `raw`.
+    pub quality: Vec<u8>,
     /// Rows whose local time happened twice: (row, later instant).
     pub ambiguous: Vec<(usize, i64)>,
     pub rows_read: u64,

@@ -7,7 +7,7 @@ pub mod detect;
 pub mod parse;
 pub mod stage;
 
-pub use chunk::SeriesChunk;
+pub use chunk::{QUALITY, SeriesChunk};
 pub use detect::Requested;
 pub use parse::{Layout, TimeContext};
 pub use stage::{SeriesStage, Unit};

@@ -50,6 +50,7 @@ struct PartBuf {
     ts: Vec<i64>,
     interval: Vec<i64>,
     value: Vec<f64>,
+    quality: Vec<u8>,
 }
 
 impl PartBuf {
@@ -59,6 +60,7 @@ impl PartBuf {
             ts: Vec::with_capacity(FLUSH_ROWS),
             interval: Vec::with_capacity(FLUSH_ROWS),
             value: Vec::with_capacity(FLUSH_ROWS),
+            quality: Vec::with_capacity(FLUSH_ROWS),
         }
     }
 }
@@ -158,6 +160,12 @@ pub(crate) fn series_batch(
         path: table.name.into(),
         source,
     })
+}
+
+fn quality_array(codes: &[u8]) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(
+        codes.iter().map(|&c| super::chunk::QUALITY[c as usize]),
+    ))
 }
 
 fn constant(s: &str, n: usize) -> ArrayRef {
@@ -313,6 +321,11 @@ impl SeriesStage {
                 part.buf.ts.extend_from_slice(&chunk.ts[i..j]);
                 part.buf.interval.extend_from_slice(&chunk.interval[i..j]);
                 part.buf.value.extend_from_slice(&chunk.value[i..j]);
+                if chunk.quality.is_empty() {
+                    part.buf.quality.resize(part.buf.ts.len(), 0);
+                } else {
+                    part.buf.quality.extend_from_slice(&chunk.quality[i..j]);
+                }
                 part.rows += (j - i) as u64;
                 accepted += (j - i) as u64;
                 if part.buf.ts.len() >= FLUSH_ROWS {
@@ -537,7 +550,7 @@ fn flush(
         buf.ts,
         buf.interval,
         buf.value,
-        constant("raw", n),
+        quality_array(&buf.quality),
         constant(&part.source, n),
     )?;
     let encoder = match part.encoder.take() {

@@ -1,0 +1,16 @@
+//! The analysis jobs of gridmark over the lake. Each job reads what it needs with SQL
+//! ([`query::Query`]), hands plain data to the pure libraries (`gridmark-metering`,
+//! `gridmark-analytics`) and commits its results as tables in one atomic lake commit, so a
+//! killed job leaves the lake as it was.
+//!
+//! * [`vee`]: validation, estimation and editing of every meter's readings into
+//!   `readings_validated`, with the edit log, the findings and the daily quality table.
+//! * [`quality`]: the completeness and data-sufficiency report (CSV, JSON, HTML).
+
+pub mod error;
+pub mod html;
+pub mod quality;
+pub mod query;
+pub mod vee;
+
+pub use error::JobError;
