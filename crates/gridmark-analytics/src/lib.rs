@@ -8,6 +8,13 @@
 //!   closed form, with λ chosen on held-out windows.
 //! * [`forecast::ett`]: the Informer/Autoformer/DLinear/PatchTST protocol on hourly ETT data,
 //!   returning test MSE/MAE per horizon on the standardised scale.
+//! * [`gbdt`]: histogram-based gradient-boosted trees for binary classification (LightGBM
+//!   style), with missing-value directions and per-prediction feature contributions.
+//! * [`metrics`]: ranking metrics for detectors (ROC-AUC, average precision, precision and
+//!   lift at an inspection budget, MAP@k) and stratified k-fold assignment.
+//! * [`rng`]: a small seeded xoshiro256** generator, so results reproduce from a seed.
+//! * [`theft`]: electricity-theft detection on daily consumption: the Jokar et al. attack
+//!   models, features, a supervised model, an unsupervised score and their cross-validation.
 //!
 //! ```
 //! use gridmark_analytics::forecast::LinearSpec;
@@ -26,4 +33,8 @@
 //! ```
 
 pub mod forecast;
+pub mod gbdt;
 pub mod linalg;
+pub mod metrics;
+pub mod rng;
+pub mod theft;
