@@ -6,11 +6,15 @@
 //! * [`vee`]: validation, estimation and editing of every meter's readings into
 //!   `readings_validated`, with the edit log, the findings and the daily quality table.
 //! * [`quality`]: the completeness and data-sufficiency report (CSV, JSON, HTML).
+//! * [`theft`]: SGCC-layout files, LCL daily years, attack injection and k-fold evaluation.
+//! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
 pub mod error;
 pub mod html;
 pub mod quality;
 pub mod query;
+pub mod suspects;
+pub mod theft;
 pub mod vee;
 
 pub use error::JobError;

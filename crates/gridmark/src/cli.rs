@@ -37,6 +37,76 @@ pub enum Command {
     /// Data-quality reports from the latest VEE run.
     #[command(subcommand)]
     Quality(QualityCommand),
+    /// Electricity-theft detection: score the lake's meters, inject attacks, evaluate.
+    #[command(subcommand)]
+    Theft(TheftCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TheftCommand {
+    /// Rank the lake's meters by theft suspicion, with evidence.
+    Score(TheftScoreArgs),
+    /// Inject the six Jokar et al. attacks into real consumption; write an SGCC-layout file.
+    Inject(TheftInjectArgs),
+    /// Stratified k-fold evaluation on an SGCC-layout file (CONS_NO,FLAG[,ATTACK],<date>…).
+    Eval(TheftEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TheftScoreArgs {
+    /// Suspects to list.
+    #[arg(long, default_value_t = 50)]
+    pub top: usize,
+    /// Write the suspect list here (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write an HTML page with each suspect's evidence and chart.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TheftInjectArgs {
+    /// SGCC-layout CSV, or LCL daily files (LCLid,day,…,energy_sum; plain or .gz).
+    #[arg(long, required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// The SGCC-layout file to write (CONS_NO,FLAG,ATTACK,<date>…).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Share of honest customers to attack.
+    #[arg(long, default_value_t = 0.1)]
+    pub share: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// LCL input: first day kept (households need a value on every day of the period).
+    #[arg(long, default_value = "2013-01-01")]
+    pub from: String,
+    /// LCL input: last day kept (inclusive).
+    #[arg(long, default_value = "2013-12-31")]
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TheftEvalArgs {
+    /// SGCC-layout CSV (plain or .gz).
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Train without synthetic attacked copies of the honest training rows.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Print {"auc", "precision_at_10pct", "map_at_100", "folds", …} as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write every customer's out-of-fold score (id,label,score,…).
+    #[arg(long, value_name = "FILE")]
+    pub scores_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod metering;
 mod progress;
 mod sql;
 mod tables;
+mod theft;
 
 use clap::Parser;
 use std::io::Write;
@@ -106,6 +107,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
         cli::Command::Forecast(f) => forecast::run(f),
         cli::Command::Compact(c) => compact(&cli::data_dir(args.data.as_deref())?, c),
+        cli::Command::Theft(t) => theft::run(args.data.as_deref(), t),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
     }

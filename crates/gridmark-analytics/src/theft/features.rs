@@ -527,8 +527,15 @@ impl<'a> Extractor<'a> {
                 nan
             }
         };
-        let near =
-            s.partition_point(|&v| v <= median * 1.05) - s.partition_point(|&v| v < median * 0.95);
+        // Net-metered customers can have a negative median: order the band's ends.
+        let (band_lo, band_hi) = if median >= 0.0 {
+            (median * 0.95, median * 1.05)
+        } else {
+            (median * 1.05, median * 0.95)
+        };
+        let near = s
+            .partition_point(|&v| v <= band_hi)
+            .saturating_sub(s.partition_point(|&v| v < band_lo));
         out.extend([
             ratio(mean_abs_diff, mean),
             ratio(mean_abs_diff, std),
