@@ -6,11 +6,19 @@
 //! * [`vee`]: validation, estimation and editing of every meter's readings into
 //!   `readings_validated`, with the edit log, the findings and the daily quality table.
 //! * [`quality`]: the completeness and data-sufficiency report (CSV, JSON, HTML).
+//! * [`billing`]: billing determinants from validated readings with the tariff engine, compared
+//!   with the `bills` table.
+//! * [`lineloss`]: transformer-area line loss per day or month, flags and explaining meters.
+//! * [`daily`]: every meter's daily energy on one day axis and each area's balance.
 //! * [`theft`]: SGCC-layout files, LCL daily years, attack injection and k-fold evaluation.
 //! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
+pub mod billing;
+pub mod daily;
 pub mod error;
 pub mod html;
+pub mod lineloss;
+pub mod localtime;
 pub mod quality;
 pub mod query;
 pub mod suspects;

@@ -16,16 +16,14 @@
 //! labels exist to tune them, and each term can be read on its own in the evidence columns.
 
 use crate::JobError;
+use crate::daily::{DailyEnergy, common_shape, drop_evidence};
 use crate::html::{Page, short};
-use crate::query::{Query, dates, floats, ints, strings};
+use crate::query::{Query, strings};
 use gridmark_analytics::theft::UnsupervisedModel;
 use gridmark_core::civil::format_date;
 use gridmark_lake::Lake;
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// Days each side of a change point.
-const MIN_SIDE_DAYS: usize = 14;
 
 /// One ranked suspect.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -68,111 +66,32 @@ pub struct SuspectReport {
 /// Scores every meter of the lake and returns the `top` most suspicious.
 pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
     let q = Query::open(lake)?;
-    let validated = q
-        .collect("SELECT count(*) AS n FROM readings_validated")?
-        .first()
-        .map(|b| ints(b, "n"))
-        .transpose()?
-        .and_then(|v| v.into_iter().next().flatten())
-        .unwrap_or(0)
-        > 0;
-    let source = if validated {
-        "daily_energy_validated"
-    } else {
-        "daily_energy"
-    };
-    let mut per_meter: HashMap<String, Vec<(i64, f64, i64)>> = HashMap::new();
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    q.for_each(
-        &format!("SELECT meter_id, day, kwh, readings FROM {source}"),
-        |b| {
-            let (ids, days, kwh, n) = (
-                strings(b, "meter_id")?,
-                dates(b, "day")?,
-                floats(b, "kwh")?,
-                ints(b, "readings")?,
-            );
-            for i in 0..b.num_rows() {
-                if let (Some(id), Some(d), Some(v)) = (&ids[i], days[i], kwh[i]) {
-                    lo = lo.min(d);
-                    hi = hi.max(d);
-                    per_meter
-                        .entry(id.clone())
-                        .or_default()
-                        .push((d, v, n[i].unwrap_or(0)));
-                }
-            }
-            Ok(())
-        },
-    )?;
-    if per_meter.is_empty() {
-        return Err(JobError::invalid(
-            "theft score",
-            "the lake has no readings (import readings first)",
-        ));
-    }
-    let n_days = (hi - lo + 1) as usize;
-    let mut ids: Vec<String> = per_meter.keys().cloned().collect();
-    ids.sort();
-    let rows: Vec<Vec<f64>> = ids
-        .iter()
-        .map(|id| {
-            let days = &per_meter[id];
-            // A day with under half the meter's usual count of readings is missing, not low.
-            let full = days.iter().map(|d| d.2).max().unwrap_or(0);
-            let mut row = vec![f64::NAN; n_days];
-            for &(d, v, n) in days {
-                if n * 2 >= full {
-                    row[(d - lo) as usize] = v;
-                }
-            }
-            row
-        })
+    let daily = DailyEnergy::load(&q, "theft score")?;
+    let (lo, n_days, ids, rows) = (daily.first_day, daily.n_days, &daily.ids, &daily.rows);
+    let loss: HashMap<String, Vec<f64>> = daily
+        .area_balance(&q)?
+        .into_iter()
+        .map(|(a, b)| (a, b.excess_loss()))
         .collect();
-    let dims = meter_dims(&q)?;
-    let loss = area_loss(&q, lo, n_days, &ids, &rows, &dims)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let model = UnsupervisedModel::fit(&rows, threads)
         .map_err(|e| JobError::invalid("theft score", e.to_string()))?;
-    let raw = model.score_many(&rows);
+    let raw = model.score_many(rows);
     let shape = percentiles(&raw);
-    let season = common_shape(&rows);
+    let season = common_shape(rows);
     let exporters = exporters(&q)?;
     let mut scored: Vec<(f64, usize, Suspect)> = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
-        let (customer, area) = dims.get(id).cloned().unwrap_or((None, None));
-        // The change point is looked for in consumption relative to what every meter did
-        // that day, so spring's end of heating is not a drop.
-        let relative: Vec<f64> = rows[i]
-            .iter()
-            .zip(&season)
-            .map(|(x, r)| if *r > 0.0 { x / r } else { f64::NAN })
-            .collect();
-        let cp = change_point(&relative);
-        let (mut rise, mut explained) = (0.0, 0.0);
-        let mut kwh = (f64::NAN, f64::NAN);
-        if let Some(cp) = &cp {
-            // What the meter would have read after the change at its earlier relative level.
-            let expected: Vec<f64> = season[cp.at..].iter().map(|r| cp.before * r).collect();
-            let fell = mean(
-                &expected
-                    .iter()
-                    .zip(&rows[i][cp.at..])
-                    .map(|(e, x)| e - x)
-                    .collect::<Vec<_>>(),
-            );
-            kwh = (mean(&rows[i][..cp.at]), mean(&rows[i][cp.at..]));
-            if let Some(area_loss) = area.as_ref().and_then(|a| loss.get(a)) {
-                let (before, after) = (mean(&area_loss[..cp.at]), mean(&area_loss[cp.at..]));
-                if before.is_finite() && after.is_finite() {
-                    rise = after - before;
-                    // Alike in size: a loss rise far larger than the fall is someone else's.
-                    if fell > 0.0 && rise > 0.0 {
-                        explained = rise.min(fell) / rise.max(fell);
-                    }
-                }
-            }
-        }
+        let dim = daily.dim(id);
+        let (customer, area) = (dim.customer_id, dim.area_id);
+        let area_loss = area.as_ref().and_then(|a| loss.get(a));
+        let cp = drop_evidence(&rows[i], &season, area_loss.map(Vec::as_slice));
+        let (rise, explained) = cp
+            .as_ref()
+            .map_or((0.0, 0.0), |c| (c.loss_rise, c.explained));
+        let kwh = cp
+            .as_ref()
+            .map_or((f64::NAN, f64::NAN), |c| (c.kwh_before, c.kwh_after));
         // Rooftop PV lowers net consumption every spring: not evidence of theft.
         let net_metered = exporters.contains(id);
         let drop = if net_metered {
@@ -226,12 +145,12 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
         suspects.push(s);
     }
     Ok(SuspectReport {
-        source: source.to_string(),
+        source: daily.source.to_string(),
         meters: ids.len(),
         days: n_days,
         suspects,
         charts,
-        day_labels: (0..n_days as i64).map(|d| format_date(lo + d)).collect(),
+        day_labels: daily.day_labels(),
     })
 }
 
@@ -246,140 +165,6 @@ fn exporters(q: &Query) -> Result<std::collections::HashSet<String>, JobError> {
         out.extend(strings(&b, "meter_id")?.into_iter().flatten());
     }
     Ok(out)
-}
-
-/// Customer and area of each meter.
-type MeterDims = HashMap<String, (Option<String>, Option<String>)>;
-
-fn meter_dims(q: &Query) -> Result<MeterDims, JobError> {
-    let mut out = HashMap::new();
-    for b in q.collect("SELECT meter_id, customer_id, area_id FROM meter_dims")? {
-        let (m, c, a) = (
-            strings(&b, "meter_id")?,
-            strings(&b, "customer_id")?,
-            strings(&b, "area_id")?,
-        );
-        for ((m, c), a) in m.into_iter().zip(c).zip(a) {
-            if let Some(m) = m {
-                out.insert(m, (c, a));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Daily loss (supply − sum of the area's meters, from the same daily series that are scored)
-/// per area, on the same day axis.
-fn area_loss(
-    q: &Query,
-    lo: i64,
-    n_days: usize,
-    ids: &[String],
-    rows: &[Vec<f64>],
-    dims: &MeterDims,
-) -> Result<HashMap<String, Vec<f64>>, JobError> {
-    let mut metered: HashMap<&str, Vec<f64>> = HashMap::new();
-    for (id, row) in ids.iter().zip(rows) {
-        if let Some((_, Some(area))) = dims.get(id) {
-            let sum = metered
-                .entry(area.as_str())
-                .or_insert_with(|| vec![0.0; n_days]);
-            for (s, x) in sum.iter_mut().zip(row) {
-                // A meter with no reading that day (not yet connected, closed) delivered nothing.
-                *s += if x.is_finite() { *x } else { 0.0 };
-            }
-        }
-    }
-    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
-    for b in q.collect("SELECT area_id, day, supply_kwh FROM area_daily_supply")? {
-        let (a, d, supply) = (
-            strings(&b, "area_id")?,
-            dates(&b, "day")?,
-            floats(&b, "supply_kwh")?,
-        );
-        for i in 0..b.num_rows() {
-            if let (Some(a), Some(d), Some(supply)) = (&a[i], d[i], supply[i]) {
-                let k = d - lo;
-                let Some(m) = metered.get(a.as_str()) else {
-                    continue;
-                };
-                if (0..n_days as i64).contains(&k) {
-                    out.entry(a.clone())
-                        .or_insert_with(|| vec![f64::NAN; n_days])[k as usize] =
-                        supply - m[k as usize];
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Per day, the median over meters of consumption relative to each meter's own mean: the
-/// season, weekdays and holidays everyone shares.
-fn common_shape(rows: &[Vec<f64>]) -> Vec<f64> {
-    let n_days = rows.first().map_or(0, Vec::len);
-    let means: Vec<f64> = rows.iter().map(|r| mean(r)).collect();
-    (0..n_days)
-        .map(|t| {
-            let mut v: Vec<f64> = rows
-                .iter()
-                .zip(&means)
-                .filter(|(r, m)| **m > 0.0 && r[t].is_finite())
-                .map(|(r, m)| r[t] / m)
-                .collect();
-            if v.is_empty() {
-                return f64::NAN;
-            }
-            let k = v.len() / 2;
-            *v.select_nth_unstable_by(k, f64::total_cmp).1
-        })
-        .collect()
-}
-
-struct ChangePoint {
-    at: usize,
-    before: f64,
-    drop: f64,
-}
-
-/// The split that maximises the sustained fall (mean before − mean after) ÷ mean before.
-fn change_point(x: &[f64]) -> Option<ChangePoint> {
-    let n = x.len();
-    if n < 2 * MIN_SIDE_DAYS {
-        return None;
-    }
-    let mut sum = vec![0.0; n + 1];
-    let mut cnt = vec![0usize; n + 1];
-    for (i, v) in x.iter().enumerate() {
-        let ok = v.is_finite();
-        sum[i + 1] = sum[i] + if ok { *v } else { 0.0 };
-        cnt[i + 1] = cnt[i] + usize::from(ok);
-    }
-    let mut best: Option<ChangePoint> = None;
-    for at in MIN_SIDE_DAYS..=n - MIN_SIDE_DAYS {
-        let (cb, ca) = (cnt[at], cnt[n] - cnt[at]);
-        if cb < MIN_SIDE_DAYS / 2 || ca < MIN_SIDE_DAYS / 2 {
-            continue;
-        }
-        let before = sum[at] / cb as f64;
-        let after = (sum[n] - sum[at]) / ca as f64;
-        if before <= 0.0 {
-            continue;
-        }
-        let drop = ((before - after) / before).clamp(0.0, 1.0);
-        if best.as_ref().is_none_or(|b| drop > b.drop) {
-            best = Some(ChangePoint { at, before, drop });
-        }
-    }
-    best
-}
-
-fn mean(x: &[f64]) -> f64 {
-    let (s, n) = x
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 { f64::NAN } else { s / n as f64 }
 }
 
 /// Mid-rank percentile of each value among all of them.
@@ -461,20 +246,6 @@ pub fn html(report: &SuspectReport, charts: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn change_point_finds_a_sustained_drop_and_ignores_noise() {
-        let mut x: Vec<f64> = (0..100).map(|i| 10.0 + (i % 7) as f64 * 0.1).collect();
-        for v in &mut x[60..] {
-            *v *= 0.3;
-        }
-        let cp = change_point(&x).unwrap();
-        assert_eq!(cp.at, 60);
-        assert!((cp.drop - 0.7).abs() < 0.01);
-        let flat: Vec<f64> = (0..100).map(|i| 10.0 + (i % 7) as f64 * 0.1).collect();
-        assert!(change_point(&flat).unwrap().drop < 0.05);
-        assert!(change_point(&x[..20]).is_none());
-    }
 
     #[test]
     fn percentiles_are_mid_ranks() {

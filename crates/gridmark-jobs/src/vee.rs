@@ -8,6 +8,7 @@
 //! history of every changed value survives re-runs.
 
 use crate::JobError;
+use crate::localtime::OffsetCache;
 use crate::query::{Query, floats, ints, literal, strings};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::cast;
@@ -267,33 +268,6 @@ fn read_group(q: &Query, lo: &str, hi: &str) -> Result<Vec<MeterSeries>, JobErro
     let mut out: Vec<MeterSeries> = by_key.into_values().collect();
     out.sort_by(|a, b| (&a.meter_id, a.interval_s).cmp(&(&b.meter_id, b.interval_s)));
     Ok(out)
-}
-
-/// UTC offsets of the lake's zone by UTC hour: zones change offset on the hour or half hour at
-/// most twice a year, and asking chrono-tz for every interval would dominate the run.
-struct OffsetCache {
-    tz: gridmark_core::tz::Tz,
-    hours: HashMap<i64, i64>,
-}
-
-impl OffsetCache {
-    fn new(tz: gridmark_core::tz::Tz) -> Self {
-        Self {
-            tz,
-            hours: HashMap::new(),
-        }
-    }
-
-    fn local_day(&mut self, utc_ms: i64) -> i64 {
-        // Half-hour buckets: some zones change offset on the half hour.
-        let bucket = utc_ms.div_euclid(1_800_000);
-        let tz = self.tz;
-        let off = *self
-            .hours
-            .entry(bucket)
-            .or_insert_with(|| gridmark_core::tz::offset_at(tz, bucket * 1_800_000) as i64 * 1000);
-        (utc_ms + off).div_euclid(86_400_000)
-    }
 }
 
 fn validate_all(

@@ -40,6 +40,70 @@ pub enum Command {
     /// Electricity-theft detection: score the lake's meters, inject attacks, evaluate.
     #[command(subcommand)]
     Theft(TheftCommand),
+    /// Transformer-area line loss per day or month, abnormal areas and the meters behind them.
+    Lineloss(LinelossArgs),
+    /// Billing determinants and charges from readings, checked against the bills.
+    #[command(subcommand)]
+    Bill(BillCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillCommand {
+    /// Price every customer's month with the tariff engine and list the mismatches.
+    Run(BillRunArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BillSourceArg {
+    /// readings_validated when a VEE run wrote it, else readings.
+    Validated,
+    /// The raw readings, as recorded.
+    Raw,
+}
+
+#[derive(Debug, Args)]
+pub struct BillRunArgs {
+    /// The billing month, YYYY-MM.
+    #[arg(long)]
+    pub period: String,
+    #[arg(long, value_enum, default_value_t = BillSourceArg::Validated)]
+    pub source: BillSourceArg,
+    /// Every customer's line (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Mismatches shown on the terminal.
+    #[arg(long, default_value_t = 20)]
+    pub show: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PeriodArg {
+    Day,
+    Month,
+}
+
+#[derive(Debug, Args)]
+pub struct LinelossArgs {
+    #[arg(long, value_enum, default_value_t = PeriodArg::Day)]
+    pub period: PeriodArg,
+    /// Normal band of the loss rate, as LOW,HIGH fractions.
+    #[arg(long, default_value = "0,0.07")]
+    pub band: String,
+    /// Robust z-score above which a change of rate is a jump.
+    #[arg(long, default_value_t = 4.0)]
+    pub jump_z: f64,
+    /// Every area-period (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// A page with the abnormal areas and their charts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print the abnormal areas as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -107,6 +107,10 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
         cli::Command::Forecast(f) => forecast::run(f),
         cli::Command::Compact(c) => compact(&cli::data_dir(args.data.as_deref())?, c),
+        cli::Command::Bill(cli::BillCommand::Run(b)) => {
+            metering::bill(&cli::data_dir(args.data.as_deref())?, b)
+        }
+        cli::Command::Lineloss(l) => metering::lineloss(&cli::data_dir(args.data.as_deref())?, l),
         cli::Command::Theft(t) => theft::run(args.data.as_deref(), t),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
