@@ -776,6 +776,15 @@ pub static TABLES: &[TableDef] = &[
     ),
 ];
 
+/// Tables written by gridmark's own jobs (VEE, …) rather than imported or generated.
+pub const DERIVED: &[&str] = &[
+    "readings_validated",
+    "vee_runs",
+    "vee_edits",
+    "vee_findings",
+    "quality_daily",
+];
+
 /// Looks a table up by name.
 pub fn table(name: &str) -> Result<&'static TableDef, CoreError> {
     TABLES

@@ -20,6 +20,12 @@ use gridmark_metering::tariff::{BillingPeriod, HolidayCalendar, TariffBook, Tari
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
+/// A customer's readings of the month, (UTC ms, kWh, interval s), and how many were estimated.
+type CustomerReadings = (Vec<(i64, f64, i64)>, u64);
+
+/// A stored bill: (kWh, fen, tariff).
+type StoredBill = (f64, i64, Option<String>);
+
 /// Where the energy comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -117,7 +123,7 @@ pub fn run(lake: &Lake, period: &str, source: Source) -> Result<BillReport, JobE
         Source::Validated
     };
     // (customer) → readings (ts, kWh, interval) and estimated count.
-    let mut per_customer: HashMap<String, (Vec<(i64, f64, i64)>, u64)> = HashMap::new();
+    let mut per_customer: HashMap<String, CustomerReadings> = HashMap::new();
     let sql = format!(
         "SELECT m.customer_id, r.ts, r.kwh, r.interval_s, r.quality FROM {table} r \
          JOIN meters m ON r.meter_id = m.meter_id \
@@ -316,10 +322,7 @@ fn holidays(q: &Query) -> Result<HolidayCalendar, JobError> {
 }
 
 /// The month's stored bills: customer → (kWh, fen, tariff).
-fn stored_bills(
-    q: &Query,
-    period: &str,
-) -> Result<BTreeMap<String, (f64, i64, Option<String>)>, JobError> {
+fn stored_bills(q: &Query, period: &str) -> Result<BTreeMap<String, StoredBill>, JobError> {
     let mut out = BTreeMap::new();
     let sql = format!(
         "SELECT customer_id, sum(kwh) AS kwh, sum(amount_fen) AS fen, max(tariff) AS tariff \

@@ -103,7 +103,7 @@ pub struct LossReport {
 
 /// Computes the line loss of every area.
 pub fn run(lake: &Lake, opts: &LossOptions) -> Result<LossReport, JobError> {
-    if !(opts.band.0 < opts.band.1) {
+    if opts.band.0.partial_cmp(&opts.band.1) != Some(std::cmp::Ordering::Less) {
         return Err(JobError::invalid(
             "--band",
             "the lower bound must be below the upper",

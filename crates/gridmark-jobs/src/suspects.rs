@@ -74,7 +74,7 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
         .map(|(a, b)| (a, b.excess_loss()))
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let model = UnsupervisedModel::fit(&rows, threads)
+    let model = UnsupervisedModel::fit(rows, threads)
         .map_err(|e| JobError::invalid("theft score", e.to_string()))?;
     let raw = model.score_many(rows);
     let shape = percentiles(&raw);

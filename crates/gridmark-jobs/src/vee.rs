@@ -392,7 +392,7 @@ mod tests {
     #[test]
     fn batches_keep_meters_whole_and_cover_all() {
         let meters: Vec<(String, u64)> =
-            (0..10).map(|i| (format!("M{i}"), BATCH_ROWS / 3)).collect();
+            (0..10).map(|i| (format!("M{i}"), BATCH_ROWS / 2)).collect();
         let groups = batches(&meters);
         assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), 10);
         assert!(groups.iter().all(|g| g.len() == 2));
