@@ -320,6 +320,14 @@ struct ChangePoint {
 
 /// The split that maximises the sustained fall (mean before − mean after) ÷ mean before.
 fn change_point(x: &[f64]) -> Option<ChangePoint> {
+    split(x, |before, after| {
+        (before > 0.0).then(|| ((before - after) / before).clamp(0.0, 1.0))
+    })
+}
+
+/// The split of `x` (at least [`MIN_SIDE_DAYS`] each side) that maximises
+/// `gain(mean before, mean after)`; `None` from `gain` skips a split.
+fn split(x: &[f64], gain: impl Fn(f64, f64) -> Option<f64>) -> Option<ChangePoint> {
     let n = x.len();
     if n < 2 * MIN_SIDE_DAYS {
         return None;
@@ -339,10 +347,9 @@ fn change_point(x: &[f64]) -> Option<ChangePoint> {
         }
         let before = sum[at] / cb as f64;
         let after = (sum[n] - sum[at]) / ca as f64;
-        if before <= 0.0 {
+        let Some(drop) = gain(before, after) else {
             continue;
-        }
-        let drop = ((before - after) / before).clamp(0.0, 1.0);
+        };
         if best.as_ref().is_none_or(|b| drop > b.drop) {
             best = Some(ChangePoint { at, before, drop });
         }
