@@ -19,21 +19,25 @@ Runs in one go, on one machine:
 What the SQL does (VeeConfig::default(), crates/gridmark-metering/src/vee.rs):
   slot = round(epoch_ms / 900 000) per reading; one reading per (meter, slot): aligned readings
   first, then the earliest; a misaligned reading moved to its slot is `edited` (misaligned finding).
-  p99 = nearest-rank 99th percentile of the meter's non-negative values (list_sort + index
-  round((n-1)*0.99), exactly gridmark's rank, not quantile_cont's interpolation).
+  p99 = the meter's non-negative value of rank round((n-1)*0.99), exactly gridmark's
+  select_nth (read from a top-N list, max(v, N); quantile_cont would interpolate and
+  quantile_disc uses another rank).
   register_reset: v < -max(20*p99, 50); negative: other v < 0, a meter with such values on >= 3
   distinct UTC days is net-metered (reverse_flow, flagged) else invalidated; spike: v >
   max(12*p99, 5); capacity: v > 3 * contract_kw * 0.25 (contract from customers.csv); stuck: runs
   of equal non-zero values over consecutive valid slots, length >= 8 with |v| >= 0.02 or length
-  >= 96 (gaps-and-islands on the rows that repeat a neighbour, from one lag/lead window pass);
+  >= 96 (gaps-and-islands on the rows that repeat their predecessor, from one lag window pass);
   zero_run: runs of zeros >= 32 on meters whose remaining valid values are >= 50 % positive
   (flagged only). Gaps = maximal runs of missing or invalidated slots between the meter's first
-  and last reading (missing slots from lead(slot), merged with invalid slots); gaps of <= 4
+  and last reading (missing slots from lag(slot), merged with invalid slots); gaps of <= 4
   slots with valid neighbours on both sides: linear interpolation; <= 672 slots: for each slot the
   mean of the same slot k = 1, 2, ... weeks before/after, adding weeks until >= 4 values are
   found (k <= 4), else the same for days (k <= 28), else left missing; longer gaps stay missing
   (not_estimated finding per gap with a missing slot). Daily counts per local day of the lake's
-  zone (Asia/Shanghai, via a UTC-offset table per half hour like gridmark's OffsetCache).
+  zone (Asia/Shanghai; UTC offset per half hour like gridmark's OffsetCache): expected = the
+  day's overlap with [first, last], less the few estimated / missing / edited slots.
+  Duplicate slots are looked for in the window pass; only when there are some is the dedup
+  (aligned first, then earliest; a QUALIFY row_number pass) run and the passes redone.
 Simplifications against gridmark (said again in the output):
   - every meter has a 15-minute interval (gridmark keys series by (meter_id, interval_s));
   - contract_kw is joined from customers.csv on meter_id (gridmark: meters.customer_id ->
@@ -43,10 +47,13 @@ Simplifications against gridmark (said again in the output):
     input order; the lake import has already removed duplicates);
   - the validated Parquet file is not sorted (gridmark's lake files are sorted by meter, ts);
   - gridmark's finding `detail` strings are not reproduced.
---anomalies (deterministic, seed 11) writes a copy of the readings with, per meter with
-probability p: misaligned readings (+60 s), capacity overruns, missing runs of 1-4 / 5-40 / 100-300 / 700-900 slots, spikes, register resets,
-stray negatives, a few net-metered meters (negatives on >= 3 days), stuck runs (8-150 slots)
-and zero runs (40-120 slots), so that every rule and both estimation methods are exercised.
+The plain gen_ami workload is clean for VEE (no gaps, no negatives, no spikes, no repeats): both
+engines find nothing and estimate nothing, so the cross-check there only covers counts and kWh.
+--anomalies (deterministic, seed 11) writes a copy of the readings with, per meter at random:
+misaligned readings (+60 s), capacity overruns, missing runs of 1-4 / 5-40 / 100-300 / 700-900
+slots, spikes, register resets, stray negatives, a few net-metered meters (negatives on >= 3
+days), stuck runs (8-150 slots) and zero runs (40-120 slots), so that every rule and both
+estimation methods are exercised (and gridmark imports the matching readings.csv).
 
 Usage: bench/vee_bench.py [--meters N] [--days D] [--out DIR] [--skip-gridmark] [--anomalies]
 """
@@ -54,6 +61,7 @@ import argparse, csv, json, os, shutil, statistics, subprocess, sys, time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing ami_bench
 from ami_bench import ROOT, SHARED, VENV, PY, GRIDMARK, TZ, sh, ensure_venv, timed  # noqa: E402
 
 STEP_MS = 900_000
@@ -85,7 +93,7 @@ def vee_sql(readings, customers, out_dir, cfg=CFG, tz=TZ):
              need=need, hours=hours, tz=tz, weeks_days=cfg["profile_weeks"] * 7)
     bad = lambda x: (f"({x} < -m.reset_lim OR ({x} < 0 AND NOT m.net) OR {x} > m.spike_lim"
                      f" OR coalesce({x} > m.cap_lim, false))")
-    c.update(bad_v=bad("v"), bad_pv=bad("pv"), bad_nv=bad("nv"))
+    c.update(bad_v=bad("v"), bad_pv=bad("pv"))
     s = {}
     # 1. Readings by slot. Rule::Misaligned: a reading off the 15-minute grid goes to the nearest
     #    slot (`moved`). Duplicates (two readings for one slot) are detected by the window pass;
@@ -128,34 +136,35 @@ UPDATE m SET net = true FROM (
   SELECT r.meter_id FROM r JOIN m USING (meter_id) WHERE r.v < 0 AND r.v >= -m.reset_lim
   GROUP BY 1 HAVING count(DISTINCT r.slot * {step} // 86400000) >= {auto_export_days}) x
 WHERE m.meter_id = x.meter_id""".format(**c)
-    # 4. One window pass in slot order (lag/lead of slot and value); the rules of the neighbours
-    #    are re-derived from the meter's limits. Keeps only the few rows that matter later:
-    #    flagged by a point rule, moved, repeating a neighbour, before a hole, or duplicate.
+    # 4. One window pass in slot order (lag of slot and value); the rule of the previous value
+    #    is re-derived from the meter's limits. Keeps only the few rows that matter later:
+    #    flagged by a point rule, moved, repeating its predecessor, after a hole, or duplicate.
     s["window"] = """
 CREATE OR REPLACE TEMP TABLE ev AS
 WITH w AS (
   SELECT meter_id, slot, v, moved,
-         lag(slot) OVER o AS ps, lag(v) OVER o AS pv, lead(slot) OVER o AS ns, lead(v) OVER o AS nv
+         lag(slot) OVER o AS ps, lag(v) OVER o AS pv
   FROM r WINDOW o AS (PARTITION BY meter_id ORDER BY slot)),
 f AS (
-  SELECT w.meter_id, slot, v, moved, ns, ps = slot AS dup,
+  SELECT w.meter_id, slot, v, moved, ps, ps = slot AS dup,
          CASE WHEN v < -m.reset_lim THEN 'register_reset'
               WHEN v < 0 THEN CASE WHEN m.net THEN 'reverse_flow' ELSE 'negative' END
               WHEN v > m.spike_lim THEN 'spike'
               WHEN v > m.cap_lim THEN 'capacity' END AS rule,
          NOT {bad_v} AS ok,
-         coalesce(ps = slot - 1 AND pv = v AND NOT {bad_v} AND NOT {bad_pv}, false) AS cont_prev,
-         coalesce(ns = slot + 1 AND nv = v AND NOT {bad_v} AND NOT {bad_nv}, false) AS cont_next
+         coalesce(ps = slot - 1 AND pv = v AND NOT {bad_v} AND NOT {bad_pv}, false) AS cont_prev
   FROM w JOIN m USING (meter_id))
-SELECT * FROM f WHERE rule IS NOT NULL OR moved OR cont_prev OR cont_next OR ns > slot + 1 OR dup""".format(**c)
+SELECT * FROM f WHERE rule IS NOT NULL OR moved OR cont_prev OR ps < slot - 1 OR dup""".format(**c)
     s["has_dups"] = "SELECT count(*) FROM ev WHERE dup"
-    # 5. Runs of one value over consecutive valid slots (gaps and islands): stuck / zero_run.
+    # 5. Runs of one value over consecutive valid slots (gaps and islands over the rows that
+    #    repeat their predecessor; a run starts one slot before its first such row): stuck, zero_run.
     s["runs"] = """
 CREATE OR REPLACE TEMP TABLE runs AS
-SELECT meter_id, min(slot) AS a, max(slot) + 1 AS b, count(*) AS len, any_value(v) AS v
-FROM (SELECT *, sum(CASE WHEN cont_prev THEN 0 ELSE 1 END) OVER (PARTITION BY meter_id ORDER BY slot) AS run
-      FROM ev WHERE cont_prev OR cont_next)
-GROUP BY meter_id, run""".format(**c)
+WITH c AS (SELECT meter_id, slot, v, lag(slot) OVER (PARTITION BY meter_id ORDER BY slot) AS pc
+           FROM ev WHERE cont_prev),
+i AS (SELECT *, sum(CASE WHEN pc = slot - 1 THEN 0 ELSE 1 END) OVER (PARTITION BY meter_id ORDER BY slot) AS run FROM c)
+SELECT meter_id, min(slot) - 1 AS a, max(slot) + 1 AS b, count(*) + 1 AS len, any_value(v) AS v
+FROM i GROUP BY meter_id, run""".format(**c)
     s["invalid"] = """
 CREATE OR REPLACE TEMP TABLE inv AS
 SELECT meter_id, slot, v, rule FROM ev WHERE NOT ok
@@ -166,7 +175,7 @@ WHERE v <> 0 AND ((len >= {stuck_min} AND abs(v) >= {stuck_kwh}) OR len >= {stuc
     s["gaps"] = """
 CREATE OR REPLACE TEMP TABLE gaps AS
 WITH seg AS (
-  SELECT meter_id, slot + 1 AS a, ns AS b FROM ev WHERE ns > slot + 1
+  SELECT meter_id, ps + 1 AS a, slot AS b FROM ev WHERE ps < slot - 1
   UNION ALL SELECT meter_id, slot, slot + 1 FROM inv),
 o AS (SELECT *, lag(b) OVER (PARTITION BY meter_id ORDER BY a) AS pb FROM seg),
 g AS (SELECT *, sum(CASE WHEN pb = a THEN 0 ELSE 1 END) OVER (PARTITION BY meter_id ORDER BY a) AS gid FROM o)
@@ -180,24 +189,36 @@ SELECT meter_id, a, b, len, slot,
        CASE WHEN interior AND len <= {linear_max} THEN 'linear'
             WHEN len <= {estimate_max} THEN 'profile' ELSE 'none' END AS method
 FROM (SELECT *, unnest(range(a, b)) AS slot FROM gaps)""".format(**c)
-    s["lookups"] = """
-CREATE OR REPLACE TEMP TABLE lk AS
-WITH offs AS (
+    offs = """offs AS (
   SELECT 'w' AS kind, k, sgn * k * {week} AS off FROM range(1, {profile_weeks} + 1) t(k), (VALUES (-1), (1)) u(sgn)
   UNION ALL
-  SELECT 'd', k, sgn * k * {day} FROM range(1, {weeks_days} + 1) t(k), (VALUES (-1), (1)) u(sgn)),
+  SELECT 'd', k, sgn * k * {day} FROM range(1, {weeks_days} + 1) t(k), (VALUES (-1), (1)) u(sgn))""".format(**c)
+    c["offs"] = offs
+    # Clean values at the linear neighbours and at +-1..4 weeks; the +-1..28 days only for the
+    # slots with no value in any of those weeks (the fallback of profile_value).
+    s["lookups"] = """
+CREATE OR REPLACE TEMP TABLE lk AS
+WITH {offs},
 want AS (
   SELECT DISTINCT meter_id, a - 1 AS t FROM gs WHERE method = 'linear'
   UNION SELECT DISTINCT meter_id, b FROM gs WHERE method = 'linear'
-  UNION SELECT meter_id, slot + off FROM gs, offs WHERE method = 'profile'),
+  UNION SELECT meter_id, slot + off FROM gs, offs WHERE method = 'profile' AND kind = 'w'),
 hit AS (SELECT r.meter_id, r.slot, r.v FROM r SEMI JOIN want ON r.meter_id = want.meter_id AND r.slot = want.t)
 SELECT * FROM hit ANTI JOIN inv USING (meter_id, slot)""".format(**c)
+    s["lookups_day"] = """
+INSERT INTO lk
+WITH {offs},
+nw AS (
+  SELECT meter_id, slot FROM gs WHERE method = 'profile'
+  EXCEPT
+  SELECT gs.meter_id, gs.slot FROM gs JOIN offs ON kind = 'w'
+  JOIN lk ON lk.meter_id = gs.meter_id AND lk.slot = gs.slot + offs.off WHERE gs.method = 'profile'),
+want AS (SELECT DISTINCT meter_id, slot + off AS t FROM nw, offs WHERE kind = 'd'),
+hit AS (SELECT r.meter_id, r.slot, r.v FROM r SEMI JOIN want ON r.meter_id = want.meter_id AND r.slot = want.t)
+SELECT * FROM hit ANTI JOIN inv USING (meter_id, slot) ANTI JOIN lk USING (meter_id, slot)""".format(**c)
     s["estimate"] = """
 CREATE OR REPLACE TEMP TABLE est AS
-WITH offs AS (
-  SELECT 'w' AS kind, k, sgn * k * {week} AS off FROM range(1, {profile_weeks} + 1) t(k), (VALUES (-1), (1)) u(sgn)
-  UNION ALL
-  SELECT 'd', k, sgn * k * {day} FROM range(1, {weeks_days} + 1) t(k), (VALUES (-1), (1)) u(sgn)),
+WITH {offs},
 pk AS (  -- per gap slot, period and k: values found
   SELECT gs.meter_id, gs.slot, o.kind, o.k, count(*) AS c, sum(lk.v) AS sv
   FROM gs JOIN offs o ON true JOIN lk ON lk.meter_id = gs.meter_id AND lk.slot = gs.slot + o.off
@@ -294,7 +315,7 @@ FROM j""".format(per_day=per_day, per_half_hour=1_800_000 // STEP_MS, **c)
 
 # Statement order; `dedup` runs (and the passes after `slots` are redone) only on duplicates.
 PLAN = ["slots", "counts", "top_n", "meters", "net", "window", "has_dups", "runs", "invalid", "gaps",
-        "gap_slots", "lookups", "estimate", "write_validated", "write_edits", "findings",
+        "gap_slots", "lookups", "lookups_day", "estimate", "write_validated", "write_edits", "findings",
         "write_findings", "daily", "write_daily"]
 
 
@@ -466,7 +487,9 @@ def inject_anomalies(src, dst, seed=11):
             s, _ = at(1); ts[s] = ts[s] + np.timedelta64(60, "s")
         if rng.random() < 0.05:
             s, e = at(int(rng.integers(40, 121))); v[s:e] = 0.0
-    v[0] = 1e6 if len(v) else 0  # a spike at a meter's very first slot: gap at the edge
+    if len(v):
+        v[0] = 1e6  # a spike at a meter's very first slot: a gap at the edge
+    v = np.round(v, 3)  # as gen_ami.py: the CSV's %.3f and the Parquet doubles agree
     out = pa.table({"meter_id": tbl["meter_id"], "ts": pa.array(ts, type=tbl.schema.field("ts").type), "kwh": pa.array(v)}).filter(pa.array(keep))
     pq.write_table(out, os.path.join(dst, "readings.parquet"), compression="zstd")
     import duckdb
