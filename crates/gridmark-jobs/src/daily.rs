@@ -312,10 +312,11 @@ pub fn common_shape(rows: &[Vec<f64>]) -> Vec<f64> {
         .collect()
 }
 
-struct ChangePoint {
-    at: usize,
-    before: f64,
-    drop: f64,
+pub(crate) struct ChangePoint {
+    pub(crate) at: usize,
+    pub(crate) before: f64,
+    /// The gain of the split (for a drop: the relative fall).
+    pub(crate) drop: f64,
 }
 
 /// The split that maximises the sustained fall (mean before − mean after) ÷ mean before.
@@ -327,7 +328,7 @@ fn change_point(x: &[f64]) -> Option<ChangePoint> {
 
 /// The split of `x` (at least [`MIN_SIDE_DAYS`] each side) that maximises
 /// `gain(mean before, mean after)`; `None` from `gain` skips a split.
-fn split(x: &[f64], gain: impl Fn(f64, f64) -> Option<f64>) -> Option<ChangePoint> {
+pub(crate) fn split(x: &[f64], gain: impl Fn(f64, f64) -> Option<f64>) -> Option<ChangePoint> {
     let n = x.len();
     if n < 2 * MIN_SIDE_DAYS {
         return None;

@@ -17,6 +17,7 @@ pub mod billing;
 pub mod daily;
 pub mod error;
 pub mod html;
+pub mod intraday;
 pub mod lineloss;
 pub mod localtime;
 pub mod quality;

@@ -12,8 +12,12 @@
 //!   (meter before − after), clipped to [0, 1]. A bypass moves energy from the meter to the
 //!   area's loss; a customer who left or went on holiday does not.
 //!
-//! score = (shape + drop + drop × loss explained) ÷ 3. The weights are equal on purpose: no
-//! labels exist to tune them, and each term can be read on its own in the evidence columns.
+//! * **partial** — a bypass used some hours on some days: the rise in the share of days on
+//!   which one 3-hour block read under half its usual share of the day ([`crate::intraday`]).
+//!
+//! score = (shape + drop + drop × loss explained + partial) ÷ 4. The weights are equal on
+//! purpose: no labels exist to tune them, and each term can be read on its own in the evidence
+//! columns.
 
 use crate::JobError;
 use crate::daily::{DailyEnergy, common_shape, drop_evidence};
@@ -45,6 +49,14 @@ pub struct Suspect {
     pub area_loss_rise: f64,
     /// Share of the meter's fall that reappeared as area loss (0–1).
     pub loss_explained: f64,
+    /// Rise in the share of days on which one 3-hour block read under half its usual share of
+    /// the day (0–1): a bypass used some hours on some days.
+    pub partial: f64,
+    pub partial_hours: Option<String>,
+    /// Share of low days after the change: a bypass used on some days, not a new habit kept
+    /// every day (a time-of-use plan moves load for good).
+    pub partial_after: f64,
+    pub partial_from: Option<String>,
     /// Indicators at or above their 95th percentile among all meters.
     pub indicators: Vec<String>,
 }
@@ -80,6 +92,14 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
     let shape = percentiles(&raw);
     let season = common_shape(rows);
     let exporters = exporters(&q)?;
+    let partial = crate::intraday::partial_theft(
+        &q,
+        daily.source == "daily_energy_validated",
+        lo,
+        n_days,
+        ids,
+    )?;
+
     let mut scored: Vec<(f64, usize, Suspect)> = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         let dim = daily.dim(id);
@@ -99,7 +119,10 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
         } else {
             cp.as_ref().map_or(0.0, |c| c.drop)
         };
-        let score = (shape[i] + drop + drop * explained) / 3.0;
+        let part = partial[i].filter(|_| !net_metered);
+        let hours = part.map(|p| format!("{:02}–{:02} h", p.block * 3, p.block * 3 + 3));
+        let part_rise = part.map_or(0.0, |p| p.rise);
+        let score = (shape[i] + drop + drop * explained + part_rise) / 4.0;
         let mut indicators: Vec<String> = gridmark_analytics::theft::model::INDICATORS
             .iter()
             .zip(model.indicator_percentiles(&rows[i]))
@@ -125,6 +148,10 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
                 kwh_per_day_after: kwh.1,
                 area_loss_rise: rise,
                 loss_explained: explained,
+                partial: part_rise,
+                partial_after: part.map_or(0.0, |p| p.after),
+                partial_hours: hours,
+                partial_from: part.map(|p| format_date(lo + p.at as i64)),
                 indicators,
             },
         ));
@@ -185,7 +212,7 @@ fn percentiles(v: &[f64]) -> Vec<f64> {
 pub fn html(report: &SuspectReport, charts: usize) -> String {
     let mut page = Page::new("gridmark — theft suspects (窃电嫌疑)");
     page.p(&format!(
-        "{} meters scored over {} days from {}. score = (shape + drop + drop × loss explained) ÷ 3; see docs/metering.md.",
+        "{} meters scored over {} days from {}. score = (shape + drop + drop × loss explained + partial) ÷ 4; see docs/metering.md.",
         report.meters, report.days, report.source
     ));
     let rows: Vec<Vec<String>> = report
@@ -207,6 +234,12 @@ pub fn html(report: &SuspectReport, charts: usize) -> String {
                 ),
                 short(s.area_loss_rise),
                 format!("{:.0} %", s.loss_explained * 100.0),
+                match (&s.partial_hours, &s.partial_from) {
+                    (Some(h), Some(f)) if s.partial > 0.0 => {
+                        format!("{:.0} % more low days, {h}, from {f}", s.partial * 100.0)
+                    }
+                    _ => String::new(),
+                },
                 s.indicators.join(", "),
             ]
         })
@@ -223,6 +256,7 @@ pub fn html(report: &SuspectReport, charts: usize) -> String {
             "kWh/day",
             "area loss +kWh/day",
             "loss explained",
+            "partial (some hours, some days)",
             "unusual indicators",
         ],
         &rows,

@@ -20,6 +20,11 @@ pub static VIEWS: &[(&str, &str, &str)] = &[
         "SELECT meter_id, day, sum(kwh) AS kwh, count(*) AS readings FROM readings_local GROUP BY meter_id, day",
     ),
     (
+        "validated_local",
+        "readings_validated with local time and day in the lake's zone",
+        "SELECT r.*, {local} AS local_ts, {day} AS day FROM readings_validated r",
+    ),
+    (
         "daily_energy_validated",
         "kWh per meter per local day from readings_validated, with the estimated intervals counted",
         "SELECT meter_id, {day} AS day, sum(kwh) AS kwh, count(*) AS readings, \

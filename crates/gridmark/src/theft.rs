@@ -80,11 +80,11 @@ fn score(data: &Path, args: TheftScoreArgs) -> Result<(), CliError> {
 
 fn suspects_csv(suspects: &[gridmark_jobs::suspects::Suspect]) -> String {
     let mut s = String::from(
-        "rank,meter_id,customer_id,area_id,score,shape,drop,drop_day,kwh_per_day_before,kwh_per_day_after,area_loss_rise,loss_explained,indicators\n",
+        "rank,meter_id,customer_id,area_id,score,shape,drop,drop_day,kwh_per_day_before,kwh_per_day_after,area_loss_rise,loss_explained,partial,partial_hours,partial_from,indicators\n",
     );
     for x in suspects {
         s.push_str(&format!(
-            "{},{},{},{},{:.4},{:.4},{:.4},{},{:.3},{:.3},{:.3},{:.4},\"{}\"\n",
+            "{},{},{},{},{:.4},{:.4},{:.4},{},{:.3},{:.3},{:.3},{:.4},{:.4},{},{},\"{}\"\n",
             x.rank,
             x.meter_id,
             x.customer_id.as_deref().unwrap_or(""),
@@ -97,6 +97,9 @@ fn suspects_csv(suspects: &[gridmark_jobs::suspects::Suspect]) -> String {
             x.kwh_per_day_after,
             x.area_loss_rise,
             x.loss_explained,
+            x.partial,
+            x.partial_hours.as_deref().unwrap_or(""),
+            x.partial_from.as_deref().unwrap_or(""),
             x.indicators.join("; ")
         ));
     }
