@@ -104,15 +104,7 @@ pub fn run(lake: &Lake, period: &str, source: Source) -> Result<BillReport, JobE
     let mut offsets = OffsetCache::new(tz);
     // A generous UTC window; readings outside the local month are dropped below.
     let (from_ms, to_ms) = ((first_day - 1) * 86_400_000, (end_day + 1) * 86_400_000);
-    let has_validated = q
-        .collect("SELECT count(*) AS n FROM readings_validated")?
-        .first()
-        .map(|b| ints(b, "n"))
-        .transpose()?
-        .and_then(|v| v.into_iter().next().flatten())
-        .unwrap_or(0)
-        > 0;
-    let table = if source == Source::Validated && has_validated {
+    let table = if source == Source::Validated && crate::daily::has_validated(&q)? {
         "readings_validated"
     } else {
         "readings"

@@ -9,6 +9,17 @@ use crate::query::{Query, dates, floats, ints, strings};
 use gridmark_core::civil::format_date;
 use std::collections::HashMap;
 
+/// Whether a VEE run has written `readings_validated`.
+pub fn has_validated(q: &Query) -> Result<bool, JobError> {
+    Ok(q.collect("SELECT count(*) AS n FROM readings_validated")?
+        .first()
+        .map(|b| ints(b, "n"))
+        .transpose()?
+        .and_then(|v| v.into_iter().next().flatten())
+        .unwrap_or(0)
+        > 0)
+}
+
 /// Customer and area of a meter.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeterDim {
@@ -34,15 +45,7 @@ impl DailyEnergy {
     /// Loads every meter's daily energy. A day with under half the meter's usual count of
     /// readings is missing, not low.
     pub fn load(q: &Query, job: &str) -> Result<Self, JobError> {
-        let validated = q
-            .collect("SELECT count(*) AS n FROM readings_validated")?
-            .first()
-            .map(|b| ints(b, "n"))
-            .transpose()?
-            .and_then(|v| v.into_iter().next().flatten())
-            .unwrap_or(0)
-            > 0;
-        let source = if validated {
+        let source = if has_validated(q)? {
             "daily_energy_validated"
         } else {
             "daily_energy"

@@ -115,6 +115,25 @@ pub fn quality(data: &Path, cmd: QualityCommand) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Writes `report` to `path` as JSON or, through `csv`, as CSV, chosen by the extension.
+pub fn write_report<T: serde::Serialize + ?Sized>(
+    path: &Path,
+    report: &T,
+    csv: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    let text = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => serde_json::to_string_pretty(report)?,
+        Some("csv") => csv(),
+        _ => {
+            return Err(crate::usage(format!(
+                "--out {}: the extension must be .csv or .json",
+                path.display()
+            )));
+        }
+    };
+    write_atomic(path, text.as_bytes())
+}
+
 /// Writes a file whole or not at all: a temporary file beside it, renamed into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let tmp = path.with_extension(format!(
@@ -154,34 +173,23 @@ pub fn lineloss(data: &Path, args: crate::cli::LinelossArgs) -> Result<(), CliEr
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.out {
-        let text = match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => serde_json::to_string_pretty(&report)?,
-            Some("csv") => {
-                let mut s = String::from(
-                    "area_id,period,supply_kwh,metered_kwh,loss_kwh,loss_rate,flags\n",
-                );
-                for r in &report.rows {
-                    s.push_str(&format!(
-                        "{},{},{:.3},{:.3},{:.3},{:.5},{}\n",
-                        r.area_id,
-                        r.period,
-                        r.supply_kwh,
-                        r.metered_kwh,
-                        r.loss_kwh,
-                        r.loss_rate,
-                        r.flags.join(" ")
-                    ));
-                }
-                s
+        write_report(path, &report, || {
+            let mut s =
+                String::from("area_id,period,supply_kwh,metered_kwh,loss_kwh,loss_rate,flags\n");
+            for r in &report.rows {
+                s.push_str(&format!(
+                    "{},{},{:.3},{:.3},{:.3},{:.5},{}\n",
+                    r.area_id,
+                    r.period,
+                    r.supply_kwh,
+                    r.metered_kwh,
+                    r.loss_kwh,
+                    r.loss_rate,
+                    r.flags.join(" ")
+                ));
             }
-            _ => {
-                return Err(crate::usage(format!(
-                    "--out {}: the extension must be .csv or .json",
-                    path.display()
-                )));
-            }
-        };
-        write_atomic(path, text.as_bytes())?;
+            s
+        })?;
         eprintln!(
             "wrote {} area-periods to {}",
             report.rows.len(),
@@ -240,42 +248,32 @@ pub fn bill(data: &Path, args: crate::cli::BillRunArgs) -> Result<(), CliError> 
     let lake = Lake::open(data)?;
     let report = gridmark_jobs::billing::run(&lake, &args.period, source)?;
     if let Some(path) = &args.out {
-        let text = match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => serde_json::to_string_pretty(&report)?,
-            Some("csv") => {
-                let mut s = String::from(
-                    "customer_id,tariff,components,kwh,amount_fen,billed_kwh,billed_fen,difference_fen,status,estimated_intervals\n",
-                );
-                for l in &report.lines {
-                    let parts: Vec<String> = l
-                        .components
-                        .iter()
-                        .map(|(c, k)| format!("{c}={k}"))
-                        .collect();
-                    s.push_str(&format!(
-                        "{},{},{},{},{},{},{},{},\"{}\",{}\n",
-                        l.customer_id,
-                        l.tariff,
-                        parts.join(" "),
-                        l.kwh,
-                        l.amount_fen,
-                        l.billed_kwh.map_or(String::new(), |v| v.to_string()),
-                        l.billed_fen.map_or(String::new(), |v| v.to_string()),
-                        l.difference_fen.map_or(String::new(), |v| v.to_string()),
-                        l.status.replace('"', "'"),
-                        l.estimated_intervals
-                    ));
-                }
-                s
+        write_report(path, &report, || {
+            let mut s = String::from(
+                "customer_id,tariff,components,kwh,amount_fen,billed_kwh,billed_fen,difference_fen,status,estimated_intervals\n",
+            );
+            for l in &report.lines {
+                let parts: Vec<String> = l
+                    .components
+                    .iter()
+                    .map(|(c, k)| format!("{c}={k}"))
+                    .collect();
+                s.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},\"{}\",{}\n",
+                    l.customer_id,
+                    l.tariff,
+                    parts.join(" "),
+                    l.kwh,
+                    l.amount_fen,
+                    l.billed_kwh.map_or(String::new(), |v| v.to_string()),
+                    l.billed_fen.map_or(String::new(), |v| v.to_string()),
+                    l.difference_fen.map_or(String::new(), |v| v.to_string()),
+                    l.status.replace('"', "'"),
+                    l.estimated_intervals
+                ));
             }
-            _ => {
-                return Err(crate::usage(format!(
-                    "--out {}: the extension must be .csv or .json",
-                    path.display()
-                )));
-            }
-        };
-        write_atomic(path, text.as_bytes())?;
+            s
+        })?;
         eprintln!("wrote {} lines to {}", report.lines.len(), path.display());
     }
     let mut out = std::io::stdout().lock();

@@ -25,17 +25,7 @@ fn score(data: &Path, args: TheftScoreArgs) -> Result<(), CliError> {
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.out {
-        let text = match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => serde_json::to_string_pretty(&report)?,
-            Some("csv") => suspects_csv(&report.suspects),
-            _ => {
-                return Err(crate::usage(format!(
-                    "--out {}: the extension must be .csv or .json",
-                    path.display()
-                )));
-            }
-        };
-        crate::metering::write_atomic(path, text.as_bytes())?;
+        crate::metering::write_report(path, &report, || suspects_csv(&report.suspects))?;
         eprintln!(
             "wrote {} suspects to {}",
             report.suspects.len(),
