@@ -7,7 +7,10 @@
 //! seasons move everyone's evening share), and the day is *low* when it falls more than ln 2
 //! below the meter's own median for that block: the block read under half its usual share.
 //! The evidence is the largest sustained rise in the share of low days, over all blocks, with
-//! at least two weeks each side ([`crate::daily::split`]).
+//! at least two weeks each side ([`crate::daily::split`]), discounted when the low days
+//! coincide with other meters' (weather, holidays) and when they do not lack energy overall
+//! (a new electric car charging some days makes the other blocks' shares low too, but adds to
+//! the day instead of taking from it).
 
 use crate::JobError;
 use crate::daily::split;
@@ -91,22 +94,33 @@ pub fn partial_theft(
                 )
             })
             .collect();
-        for (i, x) in per_meter.iter().enumerate() {
-            let z: Vec<f64> = x.iter().zip(&typical).map(|(v, t)| v - t).collect();
-            let m = median(z.iter().copied().filter(|v| v.is_finite()).collect());
-            let low: Vec<f64> = z
-                .iter()
-                .map(|v| {
-                    if v.is_finite() {
-                        f64::from(u8::from(*v < m - std::f64::consts::LN_2))
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect();
-            let Some(cp) = split(&low, |before, after| Some((after - before).max(0.0))) else {
+        let lows: Vec<Vec<f64>> = per_meter
+            .iter()
+            .map(|x| {
+                let z: Vec<f64> = x.iter().zip(&typical).map(|(v, t)| v - t).collect();
+                let m = median(z.iter().copied().filter(|v| v.is_finite()).collect());
+                z.iter()
+                    .map(|v| {
+                        if v.is_finite() {
+                            f64::from(u8::from(*v < m - std::f64::consts::LN_2))
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // The share of meters with a low day, per day: weather and holidays make many
+        // households' evenings low on the same days, a bypass picks its days alone.
+        let common: Vec<f64> = (0..n_days)
+            .map(|d| crate::daily::mean(&lows.iter().map(|l| l[d]).collect::<Vec<_>>()))
+            .collect();
+        for (i, low) in lows.iter().enumerate() {
+            let Some(mut cp) = split(low, |before, after| Some((after - before).max(0.0))) else {
                 continue;
             };
+            let shared = correlation(&low[cp.at..], &common[cp.at..]).max(0.0);
+            cp.drop *= (1.0 - shared) * missing_energy(&blocks[i][cp.at..], &low[cp.at..]);
             if best[i].is_none_or(|b| cp.drop > b.rise) {
                 best[i] = Some(PartialEvidence {
                     block: k,
@@ -134,6 +148,60 @@ fn log_ratios(days: &[[f64; BLOCKS]], k: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Whether the low days lack energy: 1 when the days with a low block consumed at least 10 %
+/// less in all than the other days (the block's energy went unrecorded), falling to 0 when
+/// they consumed as much or more (something else grew, as an electric car charging on some
+/// days does).
+fn missing_energy(days: &[[f64; BLOCKS]], low: &[f64]) -> f64 {
+    let (mut low_sum, mut low_n, mut rest_sum, mut rest_n) = (0.0, 0usize, 0.0, 0usize);
+    for (b, l) in days.iter().zip(low) {
+        let total: f64 = b.iter().sum();
+        if !total.is_finite() || !l.is_finite() {
+            continue;
+        }
+        if *l > 0.5 {
+            low_sum += total;
+            low_n += 1;
+        } else {
+            rest_sum += total;
+            rest_n += 1;
+        }
+    }
+    if low_n == 0 || rest_n == 0 || rest_sum <= 0.0 {
+        return 0.0;
+    }
+    let ratio = (low_sum / low_n as f64) / (rest_sum / rest_n as f64);
+    ((1.0 - ratio) / 0.1).clamp(0.0, 1.0)
+}
+
+/// Pearson correlation over the days where both are finite (0 when undefined).
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (*x, *y))
+        .collect();
+    let n = pairs.len() as f64;
+    if n < 3.0 {
+        return 0.0;
+    }
+    let (mx, my) = pairs
+        .iter()
+        .fold((0.0, 0.0), |acc, p| (acc.0 + p.0 / n, acc.1 + p.1 / n));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    if sxx > 0.0 && syy > 0.0 {
+        sxy / (sxx * syy).sqrt()
+    } else {
+        0.0
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -145,6 +213,22 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn low_days_that_lack_energy_count_and_those_with_more_do_not() {
+        let normal = [1.0, 1.0, 2.0, 3.0, 3.0, 4.0, 6.0, 2.0]; // 22 kWh
+        let mut stolen = normal;
+        stolen[6] = 1.0; // 17 kWh: 23 % less
+        let mut charged = normal;
+        charged[7] += 8.0; // an electric car: 30 kWh
+        let low = [1.0, 0.0, 1.0, 0.0];
+        assert_eq!(missing_energy(&[stolen, normal, stolen, normal], &low), 1.0);
+        assert_eq!(
+            missing_energy(&[charged, normal, charged, normal], &low),
+            0.0
+        );
+        assert_eq!(missing_energy(&[normal; 4], &[0.0; 4]), 0.0);
+    }
 
     #[test]
     fn stolen_evenings_on_some_days_make_low_days() {
