@@ -23,6 +23,7 @@ use crate::JobError;
 use crate::daily::{DailyEnergy, common_shape, drop_evidence};
 use crate::html::{Page, short};
 use crate::query::{Query, strings};
+use gridmark_analytics::gbdt;
 use gridmark_analytics::theft::UnsupervisedModel;
 use gridmark_core::civil::format_date;
 use gridmark_lake::Lake;
@@ -65,12 +66,21 @@ pub struct Suspect {
     pub partial_from: Option<String>,
     /// Indicators at or above their 95th percentile among all meters.
     pub indicators: Vec<String>,
+    /// The inspection outcome in `meter_labels` (label `theft`, value 1 = thief), if any. For
+    /// these meters the supervised probability is in-sample.
+    pub label: Option<bool>,
+    /// Probability from the model trained on the labelled meters, when there are enough.
+    pub supervised: Option<f64>,
+    /// The evidence that raised the supervised probability most.
+    pub reasons: Vec<String>,
 }
 
 /// The suspect list and how it was made.
 #[derive(Debug, Clone, Serialize)]
 pub struct SuspectReport {
     pub source: String,
+    /// `label-free`, or how the supervised model was trained from `meter_labels`.
+    pub model: String,
     pub meters: usize,
     pub days: usize,
     pub suspects: Vec<Suspect>,
@@ -106,6 +116,7 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
         ids,
     )?;
 
+    let labels = theft_labels(&q)?;
     let mut scored: Vec<(f64, usize, Suspect)> = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         let dim = daily.dim(id);
@@ -139,6 +150,7 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
         if net_metered {
             indicators.push("net-metered (drop not counted)".into());
         }
+        let label = labels.get(id).copied();
         scored.push((
             score,
             i,
@@ -160,9 +172,13 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
                 partial_hours: hours,
                 partial_from: part.map(|p| format_date(lo + p.at as i64)),
                 indicators,
+                label,
+                supervised: None,
+                reasons: Vec::new(),
             },
         ));
     }
+    let model_note = learn_weights(&mut scored)?;
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.truncate(top);
     let mut charts = Vec::new();
@@ -179,6 +195,7 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
         suspects.push(s);
     }
     Ok(SuspectReport {
+        model: model_note,
         source: daily.source.to_string(),
         meters: ids.len(),
         days: n_days,
@@ -186,6 +203,93 @@ pub fn score(lake: &Lake, top: usize) -> Result<SuspectReport, JobError> {
         charts,
         day_labels: daily.day_labels(),
     })
+}
+
+/// Labels and meters needed on each side before a supervised model is trained.
+const MIN_LABELLED: usize = 5;
+
+/// Inspection outcomes: `meter_labels` rows with label `theft` (value ≥ 1 = thief, 0 = honest;
+/// SGCC files bring their FLAG this way).
+fn theft_labels(q: &Query) -> Result<HashMap<String, bool>, JobError> {
+    let mut out = HashMap::new();
+    for b in q.collect(
+        "SELECT meter_id, max(value) AS value FROM meter_labels WHERE label = 'theft' GROUP BY meter_id",
+    )? {
+        for (m, v) in strings(&b, "meter_id")?.into_iter().zip(crate::query::ints(&b, "value")?) {
+            if let (Some(m), Some(v)) = (m, v) {
+                out.insert(m, v >= 1);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The evidence a supervised model weighs, in this order.
+const EVIDENCE: [&str; 5] = [
+    "shape",
+    "drop",
+    "drop × loss explained",
+    "partial",
+    "loss explained",
+];
+
+fn evidence(s: &Suspect) -> [f64; 5] {
+    [
+        s.shape,
+        s.drop,
+        s.drop * s.loss_explained,
+        s.partial,
+        s.loss_explained,
+    ]
+}
+
+/// With inspection outcomes for at least [`MIN_LABELLED`] thieves and as many honest meters,
+/// gradient-boosted trees learn how this utility's thefts weigh the evidence; each meter's
+/// score becomes the mean of the label-free score and the model's probability, and the
+/// evidence that raised the probability most is listed. Returns how the model was made.
+fn learn_weights(scored: &mut [(f64, usize, Suspect)]) -> Result<String, JobError> {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (_, _, s) in scored.iter() {
+        if let Some(l) = s.label {
+            x.extend(evidence(s));
+            y.push(l);
+        }
+    }
+    let pos = y.iter().filter(|l| **l).count();
+    let neg = y.len() - pos;
+    if pos < MIN_LABELLED || neg < MIN_LABELLED {
+        return Ok(format!(
+            "label-free ({pos} thieves and {neg} honest meters labelled; a supervised model needs {MIN_LABELLED} of each)"
+        ));
+    }
+    let params = gbdt::Params {
+        n_trees: 200,
+        learning_rate: 0.05,
+        max_leaves: 7,
+        min_samples_leaf: (pos / 4).clamp(2, 20),
+        ..gbdt::Params::default()
+    };
+    let model = gbdt::fit(&x, EVIDENCE.len(), &y, &params)
+        .map_err(|e| JobError::invalid("theft score: supervised model", e.to_string()))?;
+    for (score, _, s) in scored.iter_mut() {
+        let row = evidence(s);
+        let p = model.predict_proba(&row);
+        let mut reasons: Vec<(f64, &str)> = model
+            .contributions(&row)
+            .into_iter()
+            .zip(EVIDENCE)
+            .filter(|(c, _)| *c > 0.0)
+            .collect();
+        reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
+        s.reasons = reasons.iter().map(|(_, n)| n.to_string()).collect();
+        s.supervised = Some(p);
+        *score = (*score + p) / 2.0;
+        s.score = *score;
+    }
+    Ok(format!(
+        "label-free + supervised (gradient-boosted trees over the evidence, trained on {} inspected meters: {pos} thieves, {neg} honest)",
+        pos + neg
+    ))
 }
 
 /// Meters that exported on at least three days (the VEE rule for net metering).
@@ -219,8 +323,8 @@ fn percentiles(v: &[f64]) -> Vec<f64> {
 pub fn html(report: &SuspectReport, charts: usize) -> String {
     let mut page = Page::new("gridmark — theft suspects (窃电嫌疑)");
     page.p(&format!(
-        "{} meters scored over {} days from {}. score = (shape + max(drop, min(1, 5 × partial)) + drop × loss explained) ÷ 3; see docs/metering.md.",
-        report.meters, report.days, report.source
+        "{} meters scored over {} days from {}; {}. score = (shape + max(drop, min(1, 5 × partial)) + drop × loss explained) ÷ 3, averaged with the supervised probability when there is a model; see docs/metering.md.",
+        report.meters, report.days, report.source, report.model
     ));
     let rows: Vec<Vec<String>> = report
         .suspects
@@ -248,6 +352,13 @@ pub fn html(report: &SuspectReport, charts: usize) -> String {
                     _ => String::new(),
                 },
                 s.indicators.join(", "),
+                match (s.supervised, s.label) {
+                    (Some(p), Some(l)) => {
+                        format!("{p:.2} (inspected: {})", if l { "theft" } else { "honest" })
+                    }
+                    (Some(p), None) => format!("{p:.2} ({})", s.reasons.join(", ")),
+                    (None, _) => String::new(),
+                },
             ]
         })
         .collect();
@@ -265,6 +376,7 @@ pub fn html(report: &SuspectReport, charts: usize) -> String {
             "loss explained",
             "partial (some hours, some days)",
             "unusual indicators",
+            "supervised",
         ],
         &rows,
     );

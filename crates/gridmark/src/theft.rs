@@ -39,10 +39,11 @@ fn score(data: &Path, args: TheftScoreArgs) -> Result<(), CliError> {
     }
     writeln!(
         out,
-        "{} meters, {} days from {}; top {}:",
+        "{} meters, {} days from {}; {}; top {}:",
         report.meters,
         report.days,
         report.source,
+        report.model,
         report.suspects.len()
     )?;
     writeln!(
@@ -70,11 +71,11 @@ fn score(data: &Path, args: TheftScoreArgs) -> Result<(), CliError> {
 
 fn suspects_csv(suspects: &[gridmark_jobs::suspects::Suspect]) -> String {
     let mut s = String::from(
-        "rank,meter_id,customer_id,area_id,score,shape,drop,drop_day,kwh_per_day_before,kwh_per_day_after,area_loss_rise,loss_explained,partial,partial_hours,partial_from,indicators\n",
+        "rank,meter_id,customer_id,area_id,score,shape,drop,drop_day,kwh_per_day_before,kwh_per_day_after,area_loss_rise,loss_explained,partial,partial_hours,partial_from,indicators,label,supervised,reasons\n",
     );
     for x in suspects {
         s.push_str(&format!(
-            "{},{},{},{},{:.4},{:.4},{:.4},{},{:.3},{:.3},{:.3},{:.4},{:.4},{},{},\"{}\"\n",
+            "{},{},{},{},{:.4},{:.4},{:.4},{},{:.3},{:.3},{:.3},{:.4},{:.4},{},{},\"{}\",{},{},\"{}\"\n",
             x.rank,
             x.meter_id,
             x.customer_id.as_deref().unwrap_or(""),
@@ -90,7 +91,10 @@ fn suspects_csv(suspects: &[gridmark_jobs::suspects::Suspect]) -> String {
             x.partial,
             x.partial_hours.as_deref().unwrap_or(""),
             x.partial_from.as_deref().unwrap_or(""),
-            x.indicators.join("; ")
+            x.indicators.join("; "),
+            x.label.map_or("", |l| if l { "theft" } else { "honest" }),
+            x.supervised.map_or(String::new(), |p| format!("{p:.4}")),
+            x.reasons.join("; ")
         ));
     }
     s

@@ -215,6 +215,46 @@ fn vee_bills_theft_and_line_loss_on_the_demo_utility() {
         bypass.len()
     );
 
+    // With inspection outcomes for enough meters, a supervised model weighs the evidence.
+    assert!(scored["model"].as_str().unwrap().starts_with("label-free"));
+    let thieves: Vec<&String> = truth
+        .iter()
+        .filter(|t| t.2.starts_with("theft"))
+        .map(|t| &t.0)
+        .collect();
+    let mut labels = String::from("meter_id,label,value,source\n");
+    for m in thieves.iter().take(5) {
+        labels.push_str(&format!("{m},theft,1,inspection\n"));
+    }
+    for i in 200..230 {
+        let m = format!("M{i:07}");
+        if !thieves.contains(&&m) {
+            labels.push_str(&format!("{m},theft,0,inspection\n"));
+        }
+    }
+    let labels_csv = tmp.path().join("labels.csv");
+    std::fs::write(&labels_csv, labels).unwrap();
+    ok(&[
+        "--data",
+        d,
+        "import",
+        "meter_labels",
+        labels_csv.to_str().unwrap(),
+    ]);
+    let scored: serde_json::Value = serde_json::from_str(&ok(&[
+        "--data", d, "theft", "score", "--top", "10", "--json",
+    ]))
+    .unwrap();
+    assert!(
+        scored["model"].as_str().unwrap().contains("supervised"),
+        "{}",
+        scored["model"]
+    );
+    for s in scored["suspects"].as_array().unwrap() {
+        let p = s["supervised"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+    }
+
     // Line loss: every area has a month row with supply, metered and a rate.
     let ll = tmp.path().join("ll.csv");
     ok(&[
