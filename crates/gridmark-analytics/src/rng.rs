@@ -14,6 +14,7 @@ pub struct Rng {
 /// One step of splitmix64: advances `state` and returns a well-mixed output. Used to expand a
 /// single `u64` seed into the 256-bit xoshiro state (which must not be all zero; splitmix64
 /// outputs make that practically impossible).
+#[inline]
 pub fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
@@ -43,6 +44,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = self.s[1] << 17;

@@ -14,14 +14,22 @@
 use crate::JobError;
 use crate::localtime::OffsetCache;
 use crate::query::{Query, dates, floats, ints, literal, strings, timestamps};
-use gridmark_core::civil::days_from_civil;
 use gridmark_lake::Lake;
 use gridmark_metering::tariff::{BillingPeriod, HolidayCalendar, TariffBook, TariffComponent};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-/// A customer's readings of the month, (UTC ms, kWh, interval s), and how many were estimated.
-type CustomerReadings = (Vec<(i64, f64, i64)>, u64);
+/// One reading of the month with its local day and minute, resolved once.
+struct LocalReading {
+    ts: i64,
+    day: i64,
+    minute: u32,
+    kwh: f64,
+    interval_s: i64,
+}
+
+/// A customer's readings of the month and how many were estimated.
+type CustomerReadings = (Vec<LocalReading>, u64);
 
 /// A stored bill: (kWh, fen, tariff).
 type StoredBill = (f64, i64, Option<String>);
@@ -94,12 +102,9 @@ pub fn run(lake: &Lake, period: &str, source: Source) -> Result<BillReport, JobE
     let q = Query::open(lake)?;
     let book = tariff_book(&q)?;
     let calendar = holidays(&q)?;
-    let first_day = days_from_civil(year, month, 1);
-    let end_day = if month == 12 {
-        days_from_civil(year + 1, 1, 1)
-    } else {
-        days_from_civil(year, month + 1, 1)
-    };
+    let whole_month = BillingPeriod::month(year, month)
+        .map_err(|e| JobError::invalid(format!("--period {period}"), e.to_string()))?;
+    let (first_day, end_day) = (whole_month.first_day(), whole_month.end_day());
     let tz = gridmark_core::tz::parse_tz(&lake.settings().default_tz)?;
     let mut offsets = OffsetCache::new(tz);
     // A generous UTC window; readings outside the local month are dropped below.
@@ -133,12 +138,18 @@ pub fn run(lake: &Lake, period: &str, source: Source) -> Result<BillReport, JobE
         );
         for i in 0..b.num_rows() {
             if let (Some(c), Some(t), Some(k), Some(iv)) = (&c[i], ts[i], kwh[i], iv[i]) {
-                let day = offsets.local_day(t);
+                let (day, minute) = offsets.local_day_minute(t);
                 if day < first_day || day >= end_day {
                     continue;
                 }
                 let e = per_customer.entry(c.clone()).or_default();
-                e.0.push((t, k, iv));
+                e.0.push(LocalReading {
+                    ts: t,
+                    day,
+                    minute,
+                    kwh: k,
+                    interval_s: iv,
+                });
                 if quality[i].as_deref() == Some("estimated") {
                     e.1 += 1;
                 }
@@ -182,15 +193,13 @@ pub fn run(lake: &Lake, period: &str, source: Source) -> Result<BillReport, JobE
             lines.push(line);
             continue;
         };
-        readings.sort_by_key(|r| r.0);
-        let interval_min = (readings[0].2 / 60).max(1) as u32;
-        let first = offsets.local_day(readings[0].0);
-        let priced = BillingPeriod::new(first, end_day)
+        readings.sort_by_key(|r| r.ts);
+        let interval_min = (readings[0].interval_s / 60).max(1) as u32;
+        let priced = BillingPeriod::new(readings[0].day, end_day)
             .and_then(|p| book.usage(&tariff, p, interval_min, &calendar))
             .and_then(|mut usage| {
-                for &(t, k, _) in readings.iter() {
-                    let (day, minute) = offsets.local_day_minute(t);
-                    usage.add(day, minute, k)?;
+                for r in readings.iter() {
+                    usage.add(r.day, r.minute, r.kwh)?;
                 }
                 usage.price(earlier.get(c).copied().unwrap_or(0))
             });

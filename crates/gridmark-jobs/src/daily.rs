@@ -215,7 +215,7 @@ impl AreaBalance {
     /// the load through the seasons; what is left is loss nobody accounts for.
     pub fn excess_loss(&self) -> Vec<f64> {
         let loss = self.loss();
-        let mut rates: Vec<f64> = loss
+        let rates: Vec<f64> = loss
             .iter()
             .zip(&self.supply)
             .filter(|(l, s)| l.is_finite() && **s > 0.0)
@@ -224,8 +224,7 @@ impl AreaBalance {
         if rates.is_empty() {
             return loss;
         }
-        let k = rates.len() / 2;
-        let median = *rates.select_nth_unstable_by(k, f64::total_cmp).1;
+        let median = median(rates);
         loss.iter()
             .zip(&self.supply)
             .map(|(l, s)| l - median * s)
@@ -300,17 +299,13 @@ pub fn common_shape(rows: &[Vec<f64>]) -> Vec<f64> {
     let means: Vec<f64> = rows.iter().map(|r| mean(r)).collect();
     (0..n_days)
         .map(|t| {
-            let mut v: Vec<f64> = rows
-                .iter()
-                .zip(&means)
-                .filter(|(r, m)| **m > 0.0 && r[t].is_finite())
-                .map(|(r, m)| r[t] / m)
-                .collect();
-            if v.is_empty() {
-                return f64::NAN;
-            }
-            let k = v.len() / 2;
-            *v.select_nth_unstable_by(k, f64::total_cmp).1
+            median(
+                rows.iter()
+                    .zip(&means)
+                    .filter(|(r, m)| **m > 0.0 && r[t].is_finite())
+                    .map(|(r, m)| r[t] / m)
+                    .collect(),
+            )
         })
         .collect()
 }
@@ -359,6 +354,15 @@ pub(crate) fn split(x: &[f64], gain: impl Fn(f64, f64) -> Option<f64>) -> Option
         }
     }
     best
+}
+
+/// The upper median (NaN for none): the value at rank n/2.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let k = v.len() / 2;
+    *v.select_nth_unstable_by(k, f64::total_cmp).1
 }
 
 /// Mean of the finite values (NaN when there are none).

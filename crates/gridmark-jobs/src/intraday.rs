@@ -13,7 +13,7 @@
 //! the day instead of taking from it).
 
 use crate::JobError;
-use crate::daily::split;
+use crate::daily::{median, split};
 use crate::query::{Query, dates, floats, ints, strings};
 use std::collections::HashMap;
 
@@ -200,14 +200,6 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     } else {
         0.0
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let k = v.len() / 2;
-    *v.select_nth_unstable_by(k, f64::total_cmp).1
 }
 
 #[cfg(test)]

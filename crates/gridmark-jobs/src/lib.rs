@@ -27,3 +27,16 @@ pub mod theft;
 pub mod vee;
 
 pub use error::JobError;
+
+/// Writes a file whole or not at all: a temporary file beside it, renamed into place, so a
+/// reader never sees half a report and a failed write leaves the old one.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), JobError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let tmp = path.with_extension(format!("{ext}.tmp"));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|source| JobError::Io {
+            path: path.into(),
+            source,
+        })
+}

@@ -14,7 +14,7 @@
 //! size explain the loss. Score = drop × explained; meters scoring under 0.1 are not listed.
 
 use crate::JobError;
-use crate::daily::{AreaBalance, DailyEnergy, common_shape, drop_evidence};
+use crate::daily::{AreaBalance, DailyEnergy, common_shape, drop_evidence, median};
 use crate::html::{Page, short};
 use crate::query::Query;
 use gridmark_core::civil::{civil_from_days, format_date};
@@ -227,18 +227,16 @@ fn periods(daily: &DailyEnergy, period: Period) -> (Vec<String>, Vec<Vec<usize>>
 }
 
 fn flag(rows: &mut [AreaPeriod], opts: &LossOptions) {
-    let mut rates: Vec<f64> = rows
+    let rates: Vec<f64> = rows
         .iter()
         .map(|r| r.loss_rate)
         .filter(|r| r.is_finite())
         .collect();
-    rates.sort_by(f64::total_cmp);
-    let median = quantile(&rates, 0.5);
-    let mut dev: Vec<f64> = rates.iter().map(|r| (r - median).abs()).collect();
-    dev.sort_by(f64::total_cmp);
+    let mid = median(rates.clone());
+    let dev: Vec<f64> = rates.iter().map(|r| (r - mid).abs()).collect();
     // A floor on the spread: an area whose rate barely moves must not call a 0.1-point
     // wobble a jump.
-    let sigma = (1.4826 * quantile(&dev, 0.5)).max(0.005);
+    let sigma = (1.4826 * median(dev)).max(0.005);
     for r in rows {
         if !r.loss_rate.is_finite() {
             r.flags.push("no_supply");
@@ -252,17 +250,10 @@ fn flag(rows: &mut [AreaPeriod], opts: &LossOptions) {
         if r.loss_rate > opts.band.1 {
             r.flags.push("high");
         }
-        if rates.len() >= 5 && ((r.loss_rate - median) / sigma).abs() > opts.jump_z {
+        if rates.len() >= 5 && ((r.loss_rate - mid) / sigma).abs() > opts.jump_z {
             r.flags.push("jump");
         }
     }
-}
-
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn explainers(

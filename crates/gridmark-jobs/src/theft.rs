@@ -339,13 +339,7 @@ pub fn write_scores(ev: &TheftEvaluation, path: &Path) -> Result<(), JobError> {
             r.attack.map_or("", Attack::name)
         ));
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, s)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|source| JobError::Io {
-            path: path.into(),
-            source,
-        })
+    crate::write_atomic(path, s.as_bytes())
 }
 
 #[cfg(test)]

@@ -4,31 +4,16 @@
 //! platform's `libm` (whose `ln`/`exp`/`sin` may differ in the last bit between versions): the
 //! transcendental functions below use only `+ - * /` and `sqrt`, which IEEE 754 rounds exactly.
 
-/// SplitMix64 step: used to seed and to hash stream names.
-fn splitmix(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use gridmark_analytics::rng::splitmix64 as splitmix;
 
-/// xoshiro256** seeded by SplitMix64.
+/// xoshiro256** seeded by SplitMix64: the generator of `gridmark_analytics::rng`, with the
+/// draws the generator needs (named streams, integers, normals, picks) on top.
 #[derive(Debug, Clone)]
-pub struct Rng {
-    s: [u64; 4],
-}
+pub struct Rng(gridmark_analytics::rng::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        let mut x = seed;
-        let s = [
-            splitmix(&mut x),
-            splitmix(&mut x),
-            splitmix(&mut x),
-            splitmix(&mut x),
-        ];
-        Rng { s }
+        Rng(gridmark_analytics::rng::Rng::new(seed))
     }
 
     /// An independent stream for (seed, purpose, index): the same stream whatever else is
@@ -47,15 +32,7 @@ impl Rng {
 
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = self.s[1] << 17;
-        self.s[2] ^= self.s[0];
-        self.s[3] ^= self.s[1];
-        self.s[1] ^= self.s[2];
-        self.s[0] ^= self.s[3];
-        self.s[2] ^= t;
-        self.s[3] = self.s[3].rotate_left(45);
-        result
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1).

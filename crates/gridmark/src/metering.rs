@@ -44,7 +44,7 @@ pub fn vee(data: Option<&Path>, cmd: VeeCommand) -> Result<(), CliError> {
     progress.clear();
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        print_json(&report)?;
         return Ok(());
     }
     writeln!(
@@ -136,12 +136,16 @@ pub fn write_report<T: serde::Serialize + ?Sized>(
 
 /// Writes a file whole or not at all: a temporary file beside it, renamed into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, bytes).map_err(|e| crate::usage(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| crate::usage(format!("{}: {e}", path.display())))?;
+    Ok(gridmark_jobs::write_atomic(path, bytes)?)
+}
+
+/// Prints a report as pretty JSON on standard output.
+pub fn print_json<T: serde::Serialize + ?Sized>(report: &T) -> Result<(), CliError> {
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(report)?
+    )?;
     Ok(())
 }
 
@@ -198,7 +202,7 @@ pub fn lineloss(data: &Path, args: crate::cli::LinelossArgs) -> Result<(), CliEr
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report.abnormal)?)?;
+        print_json(&report.abnormal)?;
         return Ok(());
     }
     let areas: std::collections::BTreeSet<&str> =
@@ -278,7 +282,7 @@ pub fn bill(data: &Path, args: crate::cli::BillRunArgs) -> Result<(), CliError> 
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        print_json(&report)?;
         return Ok(());
     }
     writeln!(

@@ -34,7 +34,7 @@ fn score(data: &Path, args: TheftScoreArgs) -> Result<(), CliError> {
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        crate::metering::print_json(&report)?;
         return Ok(());
     }
     writeln!(
@@ -180,7 +180,7 @@ fn eval(args: TheftEvalArgs) -> Result<(), CliError> {
             "augment": !args.no_augment, "seed": args.seed,
             "folds": folds, "per_attack": per_attack, "seconds": ev.seconds,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&j)?)?;
+        crate::metering::print_json(&j)?;
         return Ok(());
     }
     writeln!(
