@@ -174,12 +174,16 @@ fn run_id(ms: i64) -> String {
     format!("{digits}Z")
 }
 
+/// The code of a quality in `gridmark_ingest::series::QUALITY` (raw, validated, estimated,
+/// edited); checked by a test.
 fn quality_code(q: Quality) -> u8 {
-    let name = q.as_str();
-    gridmark_ingest::series::QUALITY
-        .iter()
-        .position(|&n| n == name)
-        .unwrap_or(0) as u8
+    match q {
+        Quality::Validated => 1,
+        Quality::Estimated => 2,
+        Quality::Edited => 3,
+        // Missing intervals have no value and are never written.
+        Quality::Missing => 0,
+    }
 }
 
 /// One meter's raw readings at one interval length.
@@ -288,21 +292,21 @@ fn validate_all(
         }
     }
     let offsets = &*offsets;
-    let local_day = |t: i64| -> i64 {
-        let off = offsets
+    let offset_ms = |t: i64| -> i64 {
+        offsets
             .hours
             .get(&t.div_euclid(1_800_000))
             .copied()
-            .unwrap_or_else(|| gridmark_core::tz::offset_at(offsets.tz, t) as i64 * 1000);
-        (t + off).div_euclid(86_400_000)
+            .unwrap_or_else(|| gridmark_core::tz::offset_at(offsets.tz, t) as i64 * 1000)
     };
+    let local_day = |t: i64| -> i64 { (t + offset_ms(t)).div_euclid(86_400_000) };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = series.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = series
             .chunks(chunk)
             .map(|part| {
-                let local_day = &local_day;
+                let (local_day, offset_ms) = (&local_day, &offset_ms);
                 scope.spawn(move || {
                     part.iter()
                         .map(|s| {
@@ -311,7 +315,11 @@ fn validate_all(
                                 contract_kw: info.get(&s.meter_id).copied().flatten(),
                                 net_metered: None,
                             };
-                            vee::run(cfg, meter, &s.ts, &s.kwh, local_day)
+                            if s.interval_s % 86_400 == 0 {
+                                on_local_days(cfg, meter, s, offset_ms)
+                            } else {
+                                vee::run(cfg, meter, &s.ts, &s.kwh, local_day)
+                            }
                         })
                         .collect::<Vec<_>>()
                 })
@@ -322,6 +330,33 @@ fn validate_all(
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     })
+}
+
+/// Daily (and longer) readings start at local midnight, which is not on the UTC day grid
+/// (16:00 UTC in Shanghai) and moves by an hour with daylight saving (23:00 UTC in a London
+/// summer). They are validated on local wall-clock time, where local midnights are evenly
+/// spaced, and every instant is turned back to UTC afterwards.
+fn on_local_days(
+    cfg: &VeeConfig,
+    meter: MeterInfo,
+    s: &MeterSeries,
+    offset_ms: &dyn Fn(i64) -> i64,
+) -> VeeOutput {
+    let wall: Vec<i64> = s.ts.iter().map(|&t| t + offset_ms(t)).collect();
+    let mut out = vee::run(cfg, meter, &wall, &s.kwh, &|w| w.div_euclid(86_400_000));
+    // The offset in force at a wall time: the offset at the UTC instant it names.
+    let utc = |w: i64| w - offset_ms(w - offset_ms(w));
+    for r in &mut out.series {
+        r.0 = utc(r.0);
+    }
+    for e in &mut out.edits {
+        e.ts = utc(e.ts);
+    }
+    for f in &mut out.findings {
+        f.start = utc(f.start);
+        f.end = utc(f.end);
+    }
+    out
 }
 
 fn record(
@@ -397,6 +432,58 @@ mod tests {
         assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), 10);
         assert!(groups.iter().all(|g| g.len() == 2));
         assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn daily_readings_are_validated_on_local_midnights() {
+        // London-like: UTC+1 from day 10 on, so local midnight moves from 00:00 to 23:00 UTC.
+        const DAY: i64 = 86_400_000;
+        let offset = |t: i64| {
+            if t >= 10 * DAY - 3_600_000 {
+                3_600_000
+            } else {
+                0
+            }
+        };
+        let midnight = |d: i64| d * DAY - offset(d * DAY - 3_600_000);
+        let days: Vec<i64> = (0..30).filter(|d| *d != 20).collect();
+        let s = MeterSeries {
+            meter_id: "M".into(),
+            interval_s: 86_400,
+            ts: days.iter().map(|&d| midnight(d)).collect(),
+            kwh: days.iter().map(|&d| 10.0 + (d % 7) as f64).collect(),
+        };
+        let meter = MeterInfo {
+            interval_s: 86_400,
+            contract_kw: None,
+            net_metered: None,
+        };
+        let out = on_local_days(&VeeConfig::default(), meter, &s, &offset);
+        assert!(
+            out.findings.iter().all(|f| f.rule != "misaligned"),
+            "{:?}",
+            out.findings
+        );
+        assert_eq!(out.series.len(), 30);
+        for (d, r) in out.series.iter().enumerate() {
+            assert_eq!(r.0, midnight(d as i64), "day {d}");
+        }
+        assert_eq!(out.edits.len(), 1);
+        assert_eq!(
+            (out.edits[0].ts, out.edits[0].quality),
+            (midnight(20), Quality::Estimated)
+        );
+        assert_eq!(out.days.len(), 30);
+    }
+
+    #[test]
+    fn quality_codes_index_the_ingest_names() {
+        for q in [Quality::Validated, Quality::Estimated, Quality::Edited] {
+            assert_eq!(
+                gridmark_ingest::series::QUALITY[quality_code(q) as usize],
+                q.as_str()
+            );
+        }
     }
 
     #[test]
