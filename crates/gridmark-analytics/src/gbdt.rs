@@ -1,5 +1,6 @@
-//! Gradient-boosted decision trees for binary classification (log-loss), histogram-based in the
-//! manner of LightGBM (Ke et al., 2017).
+//! Gradient-boosted decision trees for binary classification (log-loss, [`fit`]) and regression
+//! (squared error, [`fit_regression`]), histogram-based in the manner of LightGBM (Ke et al.,
+//! 2017).
 //!
 //! * **Binning.** Every feature is cut into at most 255 quantile bins whose edges come from the
 //!   training rows only; a split "bin ≤ b" is stored as the raw threshold "value ≤ edge[b]", so
@@ -305,13 +306,22 @@ impl Model {
     /// Probabilities for row-major `x` (`n_features` values per row; a trailing partial row is
     /// ignored). Splits the rows over the configured threads.
     pub fn predict_many(&self, x: &[f64]) -> Vec<f64> {
+        self.map_rows(x, Self::predict_proba)
+    }
+
+    /// Raw scores (log-odds for a classifier, values for a regressor) for row-major `x`.
+    pub fn predict_many_raw(&self, x: &[f64]) -> Vec<f64> {
+        self.map_rows(x, Self::predict_raw)
+    }
+
+    fn map_rows(&self, x: &[f64], score: fn(&Self, &[f64]) -> f64) -> Vec<f64> {
         let d = self.n_features.max(1);
         let n = x.len() / d;
         let mut out = vec![0.0; n];
         let threads = self.threads.clamp(1, 64);
         if threads == 1 || n < 1024 {
             for (o, row) in out.iter_mut().zip(x.chunks_exact(d)) {
-                *o = self.predict_proba(row);
+                *o = score(self, row);
             }
             return out;
         }
@@ -320,7 +330,7 @@ impl Model {
             for (o, rows) in out.chunks_mut(per).zip(x[..n * d].chunks(per * d)) {
                 s.spawn(move || {
                     for (o, row) in o.iter_mut().zip(rows.chunks_exact(d)) {
-                        *o = self.predict_proba(row);
+                        *o = score(self, row);
                     }
                 });
             }
@@ -733,32 +743,118 @@ fn logloss(raw: &[f64], y: &[bool]) -> f64 {
 
 /// Fits a classifier to row-major `x` (`y.len()` rows of `n_features`), NaN = missing.
 pub fn fit(x: &[f64], n_features: usize, y: &[bool], params: &Params) -> Result<Model, GbdtError> {
+    fit_target(x, n_features, Target::Binary(y), params)
+}
+
+/// Fits a regressor (squared error) to row-major `x` (`y.len()` rows of `n_features`), NaN =
+/// missing. Predict with [`Model::predict_raw`] or [`Model::predict_many_raw`]; the
+/// early-stopping loss is the validation mean squared error.
+pub fn fit_regression(
+    x: &[f64],
+    n_features: usize,
+    y: &[f64],
+    params: &Params,
+) -> Result<Model, GbdtError> {
+    if y.iter().any(|v| !v.is_finite()) {
+        return Err(GbdtError::InvalidParams("regression targets must be finite"));
+    }
+    fit_target(x, n_features, Target::Squared(y), params)
+}
+
+/// What is being fitted: the loss decides gradients, the starting score and the validation loss.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Binary(&'a [bool]),
+    Squared(&'a [f64]),
+}
+
+impl Target<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Binary(y) => y.len(),
+            Self::Squared(y) => y.len(),
+        }
+    }
+
+    /// Class used to stratify the early-stopping split (one class for regression).
+    fn class(&self, row: usize) -> bool {
+        match self {
+            Self::Binary(y) => y[row],
+            Self::Squared(_) => false,
+        }
+    }
+
+    fn base_score(&self, rows: &[usize]) -> f64 {
+        let n = rows.len() as f64;
+        match self {
+            Self::Binary(y) => {
+                let positives = rows.iter().filter(|&&r| y[r]).count() as f64;
+                let rate = (positives / n).clamp(1e-6, 1.0 - 1e-6);
+                (rate / (1.0 - rate)).ln()
+            }
+            Self::Squared(y) => rows.iter().map(|&r| y[r]).sum::<f64>() / n,
+        }
+    }
+
+    /// Gradient and hessian of the loss at raw score `raw` for `row`.
+    fn grad_hess(&self, row: usize, raw: f64) -> (f64, f64) {
+        match self {
+            Self::Binary(y) => {
+                let p = sigmoid(raw);
+                (p - if y[row] { 1.0 } else { 0.0 }, (p * (1.0 - p)).max(1e-16))
+            }
+            Self::Squared(y) => (raw - y[row], 1.0),
+        }
+    }
+
+    /// Mean loss over `rows` at raw scores `raw`.
+    fn loss(&self, rows: &[usize], raw: &[f64]) -> f64 {
+        match self {
+            Self::Binary(y) => {
+                let labels: Vec<bool> = rows.iter().map(|&r| y[r]).collect();
+                logloss(raw, &labels)
+            }
+            Self::Squared(y) => {
+                let sum: f64 = rows.iter().zip(raw).map(|(&r, &z)| (z - y[r]).powi(2)).sum();
+                sum / rows.len().max(1) as f64
+            }
+        }
+    }
+}
+
+fn fit_target(
+    x: &[f64],
+    n_features: usize,
+    target: Target<'_>,
+    params: &Params,
+) -> Result<Model, GbdtError> {
     params.check()?;
     if n_features == 0 {
         return Err(GbdtError::NoFeatures);
     }
-    if y.is_empty() {
+    let n_all = target.len();
+    if n_all == 0 {
         return Err(GbdtError::NoRows);
     }
-    if x.len() != y.len() * n_features {
+    if x.len() != n_all * n_features {
         return Err(GbdtError::ShapeMismatch);
     }
     let mut rng = Rng::new(params.seed);
 
     // Training and (optional) early-stopping rows.
     let (train_rows, valid_rows): (Vec<usize>, Vec<usize>) = match params.early_stopping {
-        Some(es) if y.len() >= 10 => {
+        Some(es) if n_all >= 10 => {
             // Stratified: the same share of positives and of negatives is held out.
-            let mut held = vec![false; y.len()];
+            let mut held = vec![false; n_all];
             for class in [true, false] {
-                let mut rows: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+                let mut rows: Vec<usize> = (0..n_all).filter(|&i| target.class(i) == class).collect();
                 rng.shuffle(&mut rows);
                 let k = (es.validation_fraction * rows.len() as f64).round() as usize;
                 rows[..k].iter().for_each(|&r| held[r] = true);
             }
-            (0..y.len()).partition(|&i| !held[i])
+            (0..n_all).partition(|&i| !held[i])
         }
-        _ => ((0..y.len()).collect(), Vec::new()),
+        _ => ((0..n_all).collect(), Vec::new()),
     };
     if train_rows.is_empty() {
         return Err(GbdtError::NoRows);
@@ -795,12 +891,7 @@ pub fn fit(x: &[f64], n_features: usize, y: &[bool], params: &Params) -> Result<
         edges: edges.clone(),
     };
     let valid_bins = bin_rows(&valid_rows);
-    let y_train: Vec<bool> = train_rows.iter().map(|&r| y[r]).collect();
-    let y_valid: Vec<bool> = valid_rows.iter().map(|&r| y[r]).collect();
-
-    let positives = y_train.iter().filter(|&&l| l).count() as f64;
-    let rate = (positives / n as f64).clamp(1e-6, 1.0 - 1e-6);
-    let base_score = (rate / (1.0 - rate)).ln();
+    let base_score = target.base_score(&train_rows);
 
     let mut raw = vec![base_score; n];
     let mut raw_valid = vec![base_score; valid_rows.len()];
@@ -817,10 +908,8 @@ pub fn fit(x: &[f64], n_features: usize, y: &[bool], params: &Params) -> Result<
     let mut pool: Vec<Vec<Slot>> = Vec::new();
 
     for _ in 0..params.n_trees {
-        for i in 0..n {
-            let p = sigmoid(raw[i]);
-            grad[i] = p - if y_train[i] { 1.0 } else { 0.0 };
-            hess[i] = (p * (1.0 - p)).max(1e-16);
+        for (i, &r) in train_rows.iter().enumerate() {
+            (grad[i], hess[i]) = target.grad_hess(r, raw[i]);
         }
         let features: Vec<usize> = if n_feat_sample < n_features {
             rng.shuffle(&mut all_features);
@@ -856,7 +945,7 @@ pub fn fit(x: &[f64], n_features: usize, y: &[bool], params: &Params) -> Result<
         if let Some(es) = params.early_stopping
             && !valid_rows.is_empty()
         {
-            let loss = logloss(&raw_valid, &y_valid);
+            let loss = target.loss(&valid_rows, &raw_valid);
             validation_logloss.push(loss);
             if loss < best.0 {
                 best = (loss, trees.len());

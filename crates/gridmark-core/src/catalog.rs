@@ -504,6 +504,22 @@ const VEE_FINDINGS: &[ColumnDef] = &[
     col("detail", Utf8, true, "what was seen"),
 ];
 
+const FORECASTS: &[ColumnDef] = &[
+    col("run_id", Utf8, false, "the forecast run (UTC start time)"),
+    col("level", Utf8, false, "total | region | area | customer"),
+    col("node_id", Utf8, false, "`total`, a region, an area_id or a customer_id"),
+    col("model", Utf8, false, "method chosen for this series by backtest: snaive, ets, mstl, linear, gbdt"),
+    col("origin", Date, false, "first forecast day"),
+    col("day", Date, false, "local day forecast"),
+    col("step", Int64, false, "days ahead (1 = the origin day)"),
+    col("kwh", Float64, false, "reconciled point forecast"),
+    col("lo80", Float64, false, "80 % conformal interval, low"),
+    col("hi80", Float64, false, "80 % conformal interval, high"),
+    col("lo95", Float64, false, "95 % conformal interval, low"),
+    col("hi95", Float64, false, "95 % conformal interval, high"),
+    col("actual", Float64, true, "actual kWh when the day is in the data"),
+];
+
 const QUALITY_DAILY: &[ColumnDef] = &[
     col("meter_id", Utf8, false, "meter"),
     col("day", Date, false, "local day in the lake's zone"),
@@ -774,6 +790,15 @@ pub static TABLES: &[TableDef] = &[
         [],
         "completeness and data sufficiency per meter and local day, from the latest VEE run"
     ),
+    table!(
+        "forecasts",
+        Records,
+        FORECASTS,
+        ["run_id", "level", "node_id", "day"],
+        Partitioning::None,
+        [],
+        "daily consumption forecasts with intervals per hierarchy node (`gridmark forecast run`); kept for every run"
+    ),
 ];
 
 /// Tables written by gridmark's own jobs (VEE, …) rather than imported or generated.
@@ -783,6 +808,7 @@ pub const DERIVED: &[&str] = &[
     "vee_edits",
     "vee_findings",
     "quality_daily",
+    "forecasts",
 ];
 
 /// Looks a table up by name.

@@ -16,6 +16,8 @@
 pub mod billing;
 pub mod daily;
 pub mod error;
+pub mod forecast;
+pub mod forecast_data;
 pub mod html;
 pub mod intraday;
 pub mod lineloss;

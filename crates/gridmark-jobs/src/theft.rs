@@ -24,11 +24,11 @@ pub struct DailyMatrix {
     pub rows: Vec<Vec<f64>>,
 }
 
-fn line_err(path: &Path, line: usize, reason: impl Into<String>) -> JobError {
+pub(crate) fn line_err(path: &Path, line: usize, reason: impl Into<String>) -> JobError {
     JobError::invalid(format!("{}: line {line}", path.display()), reason)
 }
 
-fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>, JobError> {
+pub(crate) fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>, JobError> {
     let reader = open_text(path, sniff(path)?)?;
     Ok(BufReader::with_capacity(1 << 20, reader)
         .lines()

@@ -163,7 +163,7 @@ pub fn run(
     Ok(report)
 }
 
-fn run_id(ms: i64) -> String {
+pub(crate) fn run_id(ms: i64) -> String {
     let s = gridmark_core::civil::format_utc(ms);
     // 2025-12-01T02:00:00.000Z → 20251201T020000Z
     let digits: String = s

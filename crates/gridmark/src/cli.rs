@@ -28,7 +28,7 @@ pub enum Command {
     Tables(TablesArgs),
     /// Merge each partition's small files into one sorted file (one commit).
     Compact(CompactArgs),
-    /// Forecasting (evaluation on standard protocols).
+    /// Forecasting: run and backtest on the lake's hierarchy, evaluate on standard protocols.
     #[command(subcommand)]
     Forecast(ForecastCommand),
     /// Validation, estimation and editing of meter readings.
@@ -226,7 +226,13 @@ pub struct CompactArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ForecastCommand {
-    /// Run a published evaluation protocol on a wide hourly file (time column, then series).
+    /// Forecast daily consumption at a level of the hierarchy (and every level above it),
+    /// with intervals, reconciled; written to the `forecasts` table.
+    Run(ForecastRunArgs),
+    /// Rolling-origin backtest of every method at every level down to --level.
+    Backtest(ForecastRunArgs),
+    /// Run an evaluation protocol on a file: ett (wide hourly), day-ahead (vic_elec layout),
+    /// households (LCL daily files).
     Eval(ForecastEvalArgs),
 }
 
@@ -234,21 +240,73 @@ pub enum ForecastCommand {
 pub enum Protocol {
     /// Informer/DLinear/PatchTST long-horizon protocol (12/4/4 months, z-scored, stride 1).
     Ett,
+    /// Day-ahead half-hourly load with temperature and holidays, rolling daily origin over the
+    /// last --test-days days.
+    DayAhead,
+    /// Every household's last --horizon days, every method and automatic selection, MASE.
+    Households,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LevelArg {
+    Total,
+    Region,
+    Area,
+    Customer,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastRunArgs {
+    /// Level shown (every level above it is forecast and reconciled too).
+    #[arg(long, value_enum, default_value_t = LevelArg::Area)]
+    pub level: LevelArg,
+    /// How far ahead: days (`7d`, `14`) or weeks (`2w`).
+    #[arg(long, default_value = "7d")]
+    pub horizon: String,
+    /// First forecast day (YYYY-MM-DD); default the day after the data ends. An earlier day
+    /// shows the forecast against what happened.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Backtest origins (one horizon apart, ending at the origin).
+    #[arg(long, default_value_t = 6)]
+    pub backtests: usize,
+    /// Methods to compare, comma-separated (snaive, ets, mstl, linear, gbdt).
+    #[arg(long, default_value = "snaive,ets,mstl,linear,gbdt")]
+    pub methods: String,
+    /// Write an HTML page: backtest tables and forecast charts against actuals.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the forecasts of the level shown (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ForecastEvalArgs {
-    /// Wide hourly CSV (e.g. ../shared/data/ett/ETTh1.csv).
-    #[arg(long)]
-    pub input: PathBuf,
+    /// ett: a wide hourly CSV (../shared/data/ett/ETTh1.csv); day-ahead: a vic_elec-layout CSV;
+    /// households: LCL daily files (several allowed, plain or .gz).
+    #[arg(long, required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Protocol::Ett)]
     pub protocol: Protocol,
     /// Forecast horizons, comma-separated.
     #[arg(long, default_value = "96,192,336,720")]
     pub horizons: String,
-    /// Look-back window (hours).
+    /// Look-back window (hours; ett).
     #[arg(long, default_value_t = 336)]
     pub lookback: usize,
+    /// Days forecast at the end of every household series (households).
+    #[arg(long, default_value_t = 14)]
+    pub horizon: usize,
+    /// Days of the test period (day-ahead).
+    #[arg(long, default_value_t = 365)]
+    pub test_days: usize,
+    /// Write the GBDT feature table (day-ahead) or the series (households) for a peer tool.
+    #[arg(long, value_name = "FILE")]
+    pub peer_out: Option<PathBuf>,
     /// Print `{"96": {"mse": …, "mae": …}, …}`.
     #[arg(long)]
     pub json: bool,

@@ -105,7 +105,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Import(i) => import::run(&cli::data_dir(args.data.as_deref())?, i),
         cli::Command::Sql(s) => sql::run(&cli::data_dir(args.data.as_deref())?, s),
         cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
-        cli::Command::Forecast(f) => forecast::run(f),
+        cli::Command::Forecast(f) => forecast::run(args.data.as_deref(), f),
         cli::Command::Compact(c) => compact(&cli::data_dir(args.data.as_deref())?, c),
         cli::Command::Bill(cli::BillCommand::Run(b)) => {
             metering::bill(&cli::data_dir(args.data.as_deref())?, b)

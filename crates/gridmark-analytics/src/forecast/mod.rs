@@ -1,7 +1,30 @@
-//! Forecasting: a closed-form linear long-horizon model ([`linear`]) and the standard ETT
-//! evaluation protocol it is measured with ([`ett`]).
+//! Forecasting.
+//!
+//! * [`linear`]: a closed-form ridge linear long-horizon model shared across series, and
+//!   [`ett`], the standard ETT evaluation protocol it is measured with.
+//! * [`ets`]: exponential smoothing with automatic model choice; [`stl`]: STL and MSTL.
+//! * [`panel`]: many aligned series at once — seasonal naive, ETS, MSTL, the linear model and a
+//!   calendar/weather GBDT — with rolling-origin backtests, per-series selection and conformal
+//!   intervals; [`errors`]: MAE, RMSE, MAPE, sMAPE and MASE.
+//! * [`reconcile`]: making a hierarchy's forecasts add up.
 
+pub mod errors;
+pub mod ets;
 pub mod ett;
 pub mod linear;
+mod optim;
+pub mod panel;
+pub mod protocols;
+pub mod reconcile;
+pub mod stl;
 
 pub use linear::{FitError, FittedLinear, LinearSpec, Score, Selection};
+
+/// Mean of the non-missing values, or `fallback` when there are none.
+pub(crate) fn mean_or(values: &[f64], fallback: f64) -> f64 {
+    let (s, n) = values
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { fallback } else { s / n as f64 }
+}
