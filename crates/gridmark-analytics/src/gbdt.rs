@@ -288,7 +288,8 @@ impl Model {
         self.base_score
     }
 
-    /// Validation log-loss per round (empty without early stopping).
+    /// Validation loss per round — log-loss, or mean squared error for a regressor (empty
+    /// without early stopping).
     pub fn validation_logloss(&self) -> &[f64] {
         &self.validation_logloss
     }
@@ -756,7 +757,9 @@ pub fn fit_regression(
     params: &Params,
 ) -> Result<Model, GbdtError> {
     if y.iter().any(|v| !v.is_finite()) {
-        return Err(GbdtError::InvalidParams("regression targets must be finite"));
+        return Err(GbdtError::InvalidParams(
+            "regression targets must be finite",
+        ));
     }
     fit_target(x, n_features, Target::Squared(y), params)
 }
@@ -801,7 +804,10 @@ impl Target<'_> {
         match self {
             Self::Binary(y) => {
                 let p = sigmoid(raw);
-                (p - if y[row] { 1.0 } else { 0.0 }, (p * (1.0 - p)).max(1e-16))
+                (
+                    p - if y[row] { 1.0 } else { 0.0 },
+                    (p * (1.0 - p)).max(1e-16),
+                )
             }
             Self::Squared(y) => (raw - y[row], 1.0),
         }
@@ -815,7 +821,11 @@ impl Target<'_> {
                 logloss(raw, &labels)
             }
             Self::Squared(y) => {
-                let sum: f64 = rows.iter().zip(raw).map(|(&r, &z)| (z - y[r]).powi(2)).sum();
+                let sum: f64 = rows
+                    .iter()
+                    .zip(raw)
+                    .map(|(&r, &z)| (z - y[r]).powi(2))
+                    .sum();
                 sum / rows.len().max(1) as f64
             }
         }
@@ -847,7 +857,8 @@ fn fit_target(
             // Stratified: the same share of positives and of negatives is held out.
             let mut held = vec![false; n_all];
             for class in [true, false] {
-                let mut rows: Vec<usize> = (0..n_all).filter(|&i| target.class(i) == class).collect();
+                let mut rows: Vec<usize> =
+                    (0..n_all).filter(|&i| target.class(i) == class).collect();
                 rng.shuffle(&mut rows);
                 let k = (es.validation_fraction * rows.len() as f64).round() as usize;
                 rows[..k].iter().for_each(|&r| held[r] = true);
@@ -1135,5 +1146,46 @@ mod tests {
         let e = bin_edges(&mut v, 10);
         assert_eq!(e.len(), 9);
         assert!((e[0] - 999.5).abs() < 1e-9, "{e:?}");
+    }
+
+    #[test]
+    fn regression_learns_a_nonlinear_function_and_checks_targets() {
+        let mut rng = Rng::new(11);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for _ in 0..3000 {
+            let (a, b) = (rng.uniform(), rng.uniform());
+            x.extend([a, b]);
+            y.push(if a > 0.5 { 10.0 } else { 0.0 } + 4.0 * b * b);
+        }
+        let params = Params {
+            n_trees: 200,
+            learning_rate: 0.1,
+            ..Params::default()
+        };
+        let model = fit_regression(&x, 2, &y, &params).unwrap();
+        let pred = model.predict_many_raw(&x);
+        let mse: f64 = pred
+            .iter()
+            .zip(&y)
+            .map(|(p, t)| (p - t).powi(2))
+            .sum::<f64>()
+            / y.len() as f64;
+        assert!(mse < 0.05, "training MSE {mse}");
+        // Held-out points follow the function too.
+        for (a, b) in [(0.2, 0.5), (0.8, 0.9)] {
+            let truth = if a > 0.5 { 10.0 } else { 0.0 } + 4.0 * b * b;
+            assert!((model.predict_raw(&[a, b]) - truth).abs() < 0.3);
+        }
+        assert!(fit_regression(&[1.0], 1, &[f64::NAN], &params).is_err());
+        let es = Params {
+            early_stopping: Some(EarlyStopping {
+                validation_fraction: 0.2,
+                patience: 5,
+            }),
+            ..params
+        };
+        let stopped = fit_regression(&x, 2, &y, &es).unwrap();
+        assert!(!stopped.validation_logloss().is_empty());
     }
 }

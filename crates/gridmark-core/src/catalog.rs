@@ -507,8 +507,18 @@ const VEE_FINDINGS: &[ColumnDef] = &[
 const FORECASTS: &[ColumnDef] = &[
     col("run_id", Utf8, false, "the forecast run (UTC start time)"),
     col("level", Utf8, false, "total | region | area | customer"),
-    col("node_id", Utf8, false, "`total`, a region, an area_id or a customer_id"),
-    col("model", Utf8, false, "method chosen for this series by backtest: snaive, ets, mstl, linear, gbdt"),
+    col(
+        "node_id",
+        Utf8,
+        false,
+        "`total`, a region, an area_id or a customer_id",
+    ),
+    col(
+        "model",
+        Utf8,
+        false,
+        "method chosen for this series by backtest: snaive, ets, mstl, linear, gbdt",
+    ),
     col("origin", Date, false, "first forecast day"),
     col("day", Date, false, "local day forecast"),
     col("step", Int64, false, "days ahead (1 = the origin day)"),
@@ -517,7 +527,12 @@ const FORECASTS: &[ColumnDef] = &[
     col("hi80", Float64, false, "80 % conformal interval, high"),
     col("lo95", Float64, false, "95 % conformal interval, low"),
     col("hi95", Float64, false, "95 % conformal interval, high"),
-    col("actual", Float64, true, "actual kWh when the day is in the data"),
+    col(
+        "actual",
+        Float64,
+        true,
+        "actual kWh when the day is in the data",
+    ),
 ];
 
 const QUALITY_DAILY: &[ColumnDef] = &[

@@ -13,7 +13,7 @@ use crate::JobError;
 use crate::daily::DailyEnergy;
 use crate::localtime::OffsetCache;
 use crate::query::{Query, dates, floats, strings, timestamps};
-use gridmark_analytics::forecast::errors::{ErrorSums, ErrorSummary};
+use gridmark_analytics::forecast::errors::{ErrorSummary, ErrorSums};
 use gridmark_analytics::forecast::panel::{self, Method, MethodBacktest, Panel, PanelSpec};
 use gridmark_analytics::forecast::reconcile::reconcile;
 use gridmark_core::catalog;
@@ -102,7 +102,13 @@ pub struct Hierarchy {
 }
 
 /// Names of the covariate columns of [`Hierarchy::covariates`].
-pub const COVARIATES: [&str; 5] = ["weekday", "holiday", "workday_swap", "day_of_year", "temperature"];
+pub const COVARIATES: [&str; 5] = [
+    "weekday",
+    "holiday",
+    "workday_swap",
+    "day_of_year",
+    "temperature",
+];
 
 fn sum_into(acc: &mut [f64], add: &[f64]) {
     for (a, v) in acc.iter_mut().zip(add) {
@@ -119,7 +125,10 @@ pub fn load_hierarchy(lake: &Lake, level: Level, extra_days: usize) -> Result<Hi
     let daily = DailyEnergy::load(&q, "forecast")?;
     let mut area_region: HashMap<String, String> = HashMap::new();
     for b in q.collect("SELECT area_id, region FROM areas")? {
-        for (a, r) in strings(&b, "area_id")?.into_iter().zip(strings(&b, "region")?) {
+        for (a, r) in strings(&b, "area_id")?
+            .into_iter()
+            .zip(strings(&b, "region")?)
+        {
             if let (Some(a), Some(r)) = (a, r) {
                 area_region.insert(a, r);
             }
@@ -132,45 +141,96 @@ pub fn load_hierarchy(lake: &Lake, level: Level, extra_days: usize) -> Result<Hi
         let dim = daily.dim(id);
         let key = dim.customer_id.clone().unwrap_or_else(|| id.clone());
         let area = dim.area_id.clone().unwrap_or_else(|| "(no area)".into());
-        let e = customers.entry(key).or_insert_with(|| (area, vec![f64::NAN; n]));
+        let e = customers
+            .entry(key)
+            .or_insert_with(|| (area, vec![f64::NAN; n]));
         sum_into(&mut e.1, row);
     }
-    let mut nodes = vec![Node { level: Level::Total, id: "total".into(), parent: None, series: vec![f64::NAN; n] }];
+    let mut nodes = vec![Node {
+        level: Level::Total,
+        id: "total".into(),
+        parent: None,
+        series: vec![f64::NAN; n],
+    }];
     let mut region_ix: BTreeMap<String, usize> = BTreeMap::new();
     let mut area_ix: BTreeMap<String, usize> = BTreeMap::new();
     let mut areas: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (area, s) in customers.values() {
-        sum_into(areas.entry(area.clone()).or_insert_with(|| vec![f64::NAN; n]), s);
+        sum_into(
+            areas
+                .entry(area.clone())
+                .or_insert_with(|| vec![f64::NAN; n]),
+            s,
+        );
     }
     if level >= Level::Region {
-        let regions: std::collections::BTreeSet<String> = areas.keys().map(|a| area_region.get(a).cloned().unwrap_or_else(|| "(no region)".into())).collect();
+        let regions: std::collections::BTreeSet<String> = areas
+            .keys()
+            .map(|a| {
+                area_region
+                    .get(a)
+                    .cloned()
+                    .unwrap_or_else(|| "(no region)".into())
+            })
+            .collect();
         for r in regions {
             region_ix.insert(r.clone(), nodes.len());
-            nodes.push(Node { level: Level::Region, id: r, parent: Some(0), series: vec![f64::NAN; n] });
+            nodes.push(Node {
+                level: Level::Region,
+                id: r,
+                parent: Some(0),
+                series: vec![f64::NAN; n],
+            });
         }
     }
     for (a, s) in &areas {
         sum_into(&mut nodes[0].series, s);
-        let region = area_region.get(a).cloned().unwrap_or_else(|| "(no region)".into());
+        let region = area_region
+            .get(a)
+            .cloned()
+            .unwrap_or_else(|| "(no region)".into());
         if let Some(&r) = region_ix.get(&region) {
             sum_into(&mut nodes[r].series, s);
             if level >= Level::Area {
                 area_ix.insert(a.clone(), nodes.len());
-                nodes.push(Node { level: Level::Area, id: a.clone(), parent: Some(r), series: s.clone() });
+                nodes.push(Node {
+                    level: Level::Area,
+                    id: a.clone(),
+                    parent: Some(r),
+                    series: s.clone(),
+                });
             }
         }
     }
     if level >= Level::Customer {
         for (c, (a, s)) in customers {
             let parent = area_ix.get(&a).copied();
-            nodes.push(Node { level: Level::Customer, id: c, parent, series: s });
+            nodes.push(Node {
+                level: Level::Customer,
+                id: c,
+                parent,
+                series: s,
+            });
         }
     }
     let (covariates, has_temperature) = covariates(&q, lake, daily.first_day, n, extra_days)?;
-    Ok(Hierarchy { source: daily.source, first_day: daily.first_day, n_days: n, nodes, covariates, has_temperature })
+    Ok(Hierarchy {
+        source: daily.source,
+        first_day: daily.first_day,
+        n_days: n,
+        nodes,
+        covariates,
+        has_temperature,
+    })
 }
 
-fn covariates(q: &Query, lake: &Lake, first_day: i64, n: usize, extra: usize) -> Result<(Vec<Vec<f64>>, bool), JobError> {
+fn covariates(
+    q: &Query,
+    lake: &Lake,
+    first_day: i64,
+    n: usize,
+    extra: usize,
+) -> Result<(Vec<Vec<f64>>, bool), JobError> {
     let total = n + extra;
     let mut holiday = vec![0.0; total];
     let mut swap = vec![0.0; total];
@@ -204,12 +264,20 @@ fn covariates(q: &Query, lake: &Lake, first_day: i64, n: usize, extra: usize) ->
         }
     }
     let has_temperature = temp_n.iter().any(|&c| c > 0);
-    let mut temperature: Vec<f64> = temp_sum.iter().zip(&temp_n).map(|(s, &c)| if c > 0 { s / c as f64 } else { f64::NAN }).collect();
+    let mut temperature: Vec<f64> = temp_sum
+        .iter()
+        .zip(&temp_n)
+        .map(|(s, &c)| if c > 0 { s / c as f64 } else { f64::NAN })
+        .collect();
     // Days without a temperature (the future, unless a weather forecast was imported) take the
     // mean of the last seven known days: persistence, the forecast any operator has.
     for i in 0..total {
         if temperature[i].is_nan() && has_temperature {
-            let known: Vec<f64> = temperature[i.saturating_sub(7)..i].iter().copied().filter(|v| !v.is_nan()).collect();
+            let known: Vec<f64> = temperature[i.saturating_sub(7)..i]
+                .iter()
+                .copied()
+                .filter(|v| !v.is_nan())
+                .collect();
             if !known.is_empty() {
                 temperature[i] = known.iter().sum::<f64>() / known.len() as f64;
             }
@@ -220,7 +288,13 @@ fn covariates(q: &Query, lake: &Lake, first_day: i64, n: usize, extra: usize) ->
             let day = first_day + i as i64;
             let (y, _, _) = gridmark_core::civil::civil_from_days(day);
             let doy = day - gridmark_core::civil::days_from_civil(y, 1, 1);
-            vec![(day + 3).rem_euclid(7) as f64, holiday[i], swap[i], doy as f64, temperature[i]]
+            vec![
+                (day + 3).rem_euclid(7) as f64,
+                holiday[i],
+                swap[i],
+                doy as f64,
+                temperature[i],
+            ]
         })
         .collect();
     Ok((rows, has_temperature))
@@ -229,8 +303,11 @@ fn covariates(q: &Query, lake: &Lake, first_day: i64, n: usize, extra: usize) ->
 /// Panel settings for daily series: weekly season, MSTL weekly (and yearly when two years fit).
 pub fn daily_spec() -> PanelSpec {
     let mut spec = PanelSpec::for_season(7, &[]);
-    spec.gbdt_lags = vec![7];
-    spec.gbdt_origins = 16;
+    // Last week and the week before (when last week held a holiday), each flagged when its day
+    // was a holiday or a working weekend day; a year of weekly training origins.
+    spec.gbdt_lags = vec![7, 14];
+    spec.gbdt_lag_flags = vec![1, 2];
+    spec.gbdt_origins = 52;
     spec
 }
 
@@ -288,12 +365,25 @@ pub struct NodeForecast {
 
 /// Scale of a node for pooling residuals: its mean absolute daily value before `origin`.
 fn node_scale(y: &[f64]) -> f64 {
-    let (s, c) = y.iter().filter(|v| !v.is_nan()).fold((0.0, 0usize), |(s, c), v| (s + v.abs(), c + 1));
-    if c == 0 || s <= 0.0 { 1.0 } else { s / c as f64 }
+    let (s, c) = y
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, c), v| (s + v.abs(), c + 1));
+    if c == 0 || s <= 0.0 {
+        1.0
+    } else {
+        s / c as f64
+    }
 }
 
 /// Scaled absolute residuals per step of the chosen methods over `origins_ix`.
-fn pooled_residuals(bt: &[MethodBacktest], choice: &[usize], scales: &[f64], origins_ix: std::ops::Range<usize>, horizon: usize) -> Vec<Vec<f64>> {
+fn pooled_residuals(
+    bt: &[MethodBacktest],
+    choice: &[usize],
+    scales: &[f64],
+    origins_ix: std::ops::Range<usize>,
+    horizon: usize,
+) -> Vec<Vec<f64>> {
     let mut per_step = vec![Vec::new(); horizon];
     for (i, &c) in choice.iter().enumerate() {
         for o in origins_ix.clone() {
@@ -305,12 +395,22 @@ fn pooled_residuals(bt: &[MethodBacktest], choice: &[usize], scales: &[f64], ori
     per_step
 }
 
-fn coverage(bt: &[MethodBacktest], choice: &[usize], scales: &[f64], k: usize, horizon: usize, level: f64) -> f64 {
+fn coverage(
+    bt: &[MethodBacktest],
+    choice: &[usize],
+    scales: &[f64],
+    k: usize,
+    horizon: usize,
+    level: f64,
+) -> f64 {
     if k < 4 {
         return f64::NAN;
     }
     let half = k / 2;
-    let widths = panel::conformal_half_widths(&pooled_residuals(bt, choice, scales, 0..half, horizon), level);
+    let widths = panel::conformal_half_widths(
+        &pooled_residuals(bt, choice, scales, 0..half, horizon),
+        level,
+    );
     let (mut inside, mut n) = (0usize, 0usize);
     for (i, &c) in choice.iter().enumerate() {
         for o in half..k {
@@ -325,13 +425,26 @@ fn coverage(bt: &[MethodBacktest], choice: &[usize], scales: &[f64], k: usize, h
             }
         }
     }
-    if n == 0 { f64::NAN } else { inside as f64 / n as f64 }
+    if n == 0 {
+        f64::NAN
+    } else {
+        inside as f64 / n as f64
+    }
 }
 
 /// Backtests and (unless `backtest_only`) forecasts, reconciles and commits to `forecasts`.
-pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_only: bool, progress: &mut dyn FnMut(&str)) -> Result<ForecastReport, JobError> {
+pub fn run(
+    lake: &Lake,
+    clock: Arc<dyn Clock>,
+    opts: &ForecastOptions,
+    backtest_only: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ForecastReport, JobError> {
     if opts.horizon == 0 || opts.horizon > 366 {
-        return Err(JobError::invalid("--horizon", format!("{} days: give 1 to 366 days", opts.horizon)));
+        return Err(JobError::invalid(
+            "--horizon",
+            format!("{} days: give 1 to 366 days", opts.horizon),
+        ));
     }
     if opts.methods.is_empty() {
         return Err(JobError::invalid("--methods", "no method given"));
@@ -345,7 +458,15 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
         Some(day) => {
             let i = day - hier.first_day;
             if i < 0 || i as usize > hier.n_days {
-                return Err(JobError::invalid("--origin", format!("{} is outside the data ({} … {})", format_date(day), format_date(hier.first_day), format_date(hier.first_day + hier.n_days as i64 - 1))));
+                return Err(JobError::invalid(
+                    "--origin",
+                    format!(
+                        "{} is outside the data ({} … {})",
+                        format_date(day),
+                        format_date(hier.first_day),
+                        format_date(hier.first_day + hier.n_days as i64 - 1)
+                    ),
+                ));
             }
             i as usize
         }
@@ -356,7 +477,11 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
     if origin < k * h + min_history {
         return Err(JobError::invalid(
             "forecast",
-            format!("{} days of data before the origin; {k} backtest origins of {h} days need at least {}", origin, k * h + min_history),
+            format!(
+                "{} days of data before the origin; {k} backtest origins of {h} days need at least {}",
+                origin,
+                k * h + min_history
+            ),
         ));
     }
     let bt_origins: Vec<usize> = (1..=k).rev().map(|j| origin - j * h).collect();
@@ -378,13 +503,23 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
     let mut widths: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); hier.nodes.len()];
     let mut scales = vec![1.0; hier.nodes.len()];
     for level in [Level::Total, Level::Region, Level::Area, Level::Customer] {
-        let idx: Vec<usize> = (0..hier.nodes.len()).filter(|&i| hier.nodes[i].level == level).collect();
+        let idx: Vec<usize> = (0..hier.nodes.len())
+            .filter(|&i| hier.nodes[i].level == level)
+            .collect();
         if idx.is_empty() {
             continue;
         }
         let series: Vec<Vec<f64>> = idx.iter().map(|&i| padded[i].clone()).collect();
-        let pnl = Panel { series: &series, covariates: Some(&hier.covariates) };
-        progress(&format!("{}: backtesting {} series × {} methods at {k} origins", level.name(), idx.len(), opts.methods.len()));
+        let pnl = Panel {
+            series: &series,
+            covariates: Some(&hier.covariates),
+        };
+        progress(&format!(
+            "{}: backtesting {} series × {} methods at {k} origins",
+            level.name(),
+            idx.len(),
+            opts.methods.len()
+        ));
         let bt = panel::backtest(&opts.methods, &spec, pnl, &bt_origins, h);
         let choice = panel::select_per_series(&bt);
         let lscales: Vec<f64> = series.iter().map(|s| node_scale(&s[..origin])).collect();
@@ -397,9 +532,15 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
             chosen_method[idx[j]] = bt[c].method;
         }
         let pooled = pooled_residuals(&bt, &choice, &lscales, 0..k, h);
-        let (w80, w95) = (panel::conformal_half_widths(&pooled, 0.8), panel::conformal_half_widths(&pooled, 0.95));
+        let (w80, w95) = (
+            panel::conformal_half_widths(&pooled, 0.8),
+            panel::conformal_half_widths(&pooled, 0.95),
+        );
         for (j, &i) in idx.iter().enumerate() {
-            widths[i] = (w80.iter().map(|w| w * lscales[j]).collect(), w95.iter().map(|w| w * lscales[j]).collect());
+            widths[i] = (
+                w80.iter().map(|w| w * lscales[j]).collect(),
+                w95.iter().map(|w| w * lscales[j]).collect(),
+            );
         }
         if !backtest_only {
             let mut needed: Vec<usize> = choice.clone();
@@ -434,7 +575,10 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
         horizon: h,
         origin_day: hier.first_day + origin as i64,
         first_day: hier.first_day,
-        backtest_origins: bt_origins.iter().map(|&o| hier.first_day + o as i64).collect(),
+        backtest_origins: bt_origins
+            .iter()
+            .map(|&o| hier.first_day + o as i64)
+            .collect(),
         levels,
         forecasts: Vec::new(),
         max_incoherence: 0.0,
@@ -473,7 +617,15 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
     for (i, node) in hier.nodes.iter().enumerate() {
         let f = &reconciled[i];
         let (w80, w95) = &widths[i];
-        let band = |w: &[f64], sign: f64| -> Vec<f64> { f.iter().zip(w).map(|(v, w)| { let b = v + sign * w; if sign < 0.0 { b.max(0.0) } else { b } }).collect() };
+        let band = |w: &[f64], sign: f64| -> Vec<f64> {
+            f.iter()
+                .zip(w)
+                .map(|(v, w)| {
+                    let b = v + sign * w;
+                    if sign < 0.0 { b.max(0.0) } else { b }
+                })
+                .collect()
+        };
         let nf = NodeForecast {
             level: node.level,
             id: node.id.clone(),
@@ -501,7 +653,11 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
                 Value::Float(nf.hi80[s]),
                 Value::Float(nf.lo95[s]),
                 Value::Float(nf.hi95[s]),
-                if actual.is_nan() { Value::Null } else { Value::Float(actual) },
+                if actual.is_nan() {
+                    Value::Null
+                } else {
+                    Value::Float(actual)
+                },
             ])?;
         }
         report.forecasts.push(nf);
@@ -518,52 +674,150 @@ pub fn run(lake: &Lake, clock: Arc<dyn Clock>, opts: &ForecastOptions, backtest_
 /// forecasts against actuals as charts (the 12 largest nodes) and a table.
 pub fn html(report: &ForecastReport) -> String {
     use crate::html::{Page, short};
-    let mut page = Page::new(&format!("Forecast by {} — {} days from {}", report.level.name(), report.horizon, format_date(report.origin_day)));
+    let mut page = Page::new(&format!(
+        "Forecast by {} — {} days from {}",
+        report.level.name(),
+        report.horizon,
+        format_date(report.origin_day)
+    ));
     page.p(&format!(
         "Source: {}. Backtest origins: {}. Temperature covariate: {}. Run {}.",
         report.source,
-        report.backtest_origins.iter().map(|&d| format_date(d)).collect::<Vec<_>>().join(", "),
-        if report.has_temperature { "mean of the lake's weather.temp_c.* series" } else { "none in the lake" },
+        report
+            .backtest_origins
+            .iter()
+            .map(|&d| format_date(d))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if report.has_temperature {
+            "mean of the lake's weather.temp_c.* series"
+        } else {
+            "none in the lake"
+        },
         report.run_id
     ));
     for lv in &report.levels {
-        page.h2(&format!("Backtest — {} ({} series)", lv.level.name(), lv.nodes.len()));
+        page.h2(&format!(
+            "Backtest — {} ({} series)",
+            lv.level.name(),
+            lv.nodes.len()
+        ));
         let mut rows = Vec::new();
         for (k, m) in lv.methods.iter().enumerate() {
             let s = m.total.summary();
             let chosen = lv.choice.iter().filter(|&&c| c == k).count();
-            rows.push(vec![m.method.name().to_string(), short(s.mae), short(s.rmse), format!("{:.1}", s.mape), format!("{:.1}", s.smape), format!("{:.3}", s.mase), chosen.to_string()]);
+            rows.push(vec![
+                m.method.name().to_string(),
+                short(s.mae),
+                short(s.rmse),
+                format!("{:.1}", s.mape),
+                format!("{:.1}", s.smape),
+                format!("{:.3}", s.mase),
+                chosen.to_string(),
+            ]);
         }
         let s = lv.selected;
-        rows.push(vec!["chosen per series".into(), short(s.mae), short(s.rmse), format!("{:.1}", s.mape), format!("{:.1}", s.smape), format!("{:.3}", s.mase), lv.nodes.len().to_string()]);
-        page.table(&["method", "MAE kWh", "RMSE kWh", "MAPE %", "sMAPE %", "MASE", "series choosing it"], &rows);
-        page.p(&format!("Interval coverage on the newer half of the origins: 80 % → {:.0} %, 95 % → {:.0} %.", 100.0 * lv.coverage80, 100.0 * lv.coverage95));
+        rows.push(vec![
+            "chosen per series".into(),
+            short(s.mae),
+            short(s.rmse),
+            format!("{:.1}", s.mape),
+            format!("{:.1}", s.smape),
+            format!("{:.3}", s.mase),
+            lv.nodes.len().to_string(),
+        ]);
+        page.table(
+            &[
+                "method",
+                "MAE kWh",
+                "RMSE kWh",
+                "MAPE %",
+                "sMAPE %",
+                "MASE",
+                "series choosing it",
+            ],
+            &rows,
+        );
+        page.p(&format!(
+            "Interval coverage on the newer half of the origins: 80 % → {:.0} %, 95 % → {:.0} %.",
+            100.0 * lv.coverage80,
+            100.0 * lv.coverage95
+        ));
     }
     if report.forecasts.is_empty() {
         return page.finish();
     }
-    let mut shown: Vec<&NodeForecast> = report.forecasts.iter().filter(|f| f.level == report.level).collect();
-    shown.sort_by(|a, b| b.history.iter().filter(|v| !v.is_nan()).sum::<f64>().total_cmp(&a.history.iter().filter(|v| !v.is_nan()).sum::<f64>()));
-    page.h2(&format!("Forecasts — {} (reconciled; largest first)", report.level.name()));
+    let mut shown: Vec<&NodeForecast> = report
+        .forecasts
+        .iter()
+        .filter(|f| f.level == report.level)
+        .collect();
+    shown.sort_by(|a, b| {
+        b.history
+            .iter()
+            .filter(|v| !v.is_nan())
+            .sum::<f64>()
+            .total_cmp(&a.history.iter().filter(|v| !v.is_nan()).sum::<f64>())
+    });
+    page.h2(&format!(
+        "Forecasts — {} (reconciled; largest first)",
+        report.level.name()
+    ));
     for f in shown.iter().take(12) {
         let hist = f.history.len();
-        let x: Vec<String> = (0..hist + f.forecast.len()).map(|i| format_date(report.origin_day - hist as i64 + i as i64)).collect();
-        let pad = |v: &[f64]| -> Vec<f64> { let mut out = vec![f64::NAN; hist]; out.extend_from_slice(v); out };
+        let x: Vec<String> = (0..hist + f.forecast.len())
+            .map(|i| format_date(report.origin_day - hist as i64 + i as i64))
+            .collect();
+        let pad = |v: &[f64]| -> Vec<f64> {
+            let mut out = vec![f64::NAN; hist];
+            out.extend_from_slice(v);
+            out
+        };
         let mut actual = f.history.clone();
         actual.extend_from_slice(&f.actual);
         page.line_chart(
             &format!("{} {} — {}", report.level.name(), f.id, f.method.name()),
             &x,
-            &[("actual", actual), ("forecast", pad(&f.forecast)), ("80 % low", pad(&f.lo80)), ("80 % high", pad(&f.hi80)), ("95 % low", pad(&f.lo95)), ("95 % high", pad(&f.hi95))],
+            &[
+                ("actual", actual),
+                ("forecast", pad(&f.forecast)),
+                ("80 % low", pad(&f.lo80)),
+                ("80 % high", pad(&f.hi80)),
+                ("95 % low", pad(&f.lo95)),
+                ("95 % high", pad(&f.hi95)),
+            ],
         );
     }
     let mut rows = Vec::new();
     for f in &shown {
         for s in 0..f.forecast.len() {
-            rows.push(vec![f.id.clone(), format_date(report.origin_day + s as i64), f.method.name().into(), short(f.forecast[s]), format!("{} – {}", short(f.lo80[s]), short(f.hi80[s])), format!("{} – {}", short(f.lo95[s]), short(f.hi95[s])), if f.actual[s].is_nan() { "—".into() } else { short(f.actual[s]) }]);
+            rows.push(vec![
+                f.id.clone(),
+                format_date(report.origin_day + s as i64),
+                f.method.name().into(),
+                short(f.forecast[s]),
+                format!("{} – {}", short(f.lo80[s]), short(f.hi80[s])),
+                format!("{} – {}", short(f.lo95[s]), short(f.hi95[s])),
+                if f.actual[s].is_nan() {
+                    "—".into()
+                } else {
+                    short(f.actual[s])
+                },
+            ]);
         }
     }
     rows.truncate(2000);
-    page.table(&["node", "day", "model", "forecast kWh", "80 % interval", "95 % interval", "actual kWh"], &rows);
+    page.table(
+        &[
+            "node",
+            "day",
+            "model",
+            "forecast kWh",
+            "80 % interval",
+            "95 % interval",
+            "actual kWh",
+        ],
+        &rows,
+    );
     page.finish()
 }

@@ -6,7 +6,9 @@
 use crate::JobError;
 use crate::theft::{line_err, lines};
 use gridmark_analytics::forecast::protocols::{DayAheadData, DayAheadTable};
-use gridmark_core::civil::{civil_from_days, days_from_civil, format_date, parse_date, parse_timestamp};
+use gridmark_core::civil::{
+    civil_from_days, days_from_civil, format_date, parse_date, parse_timestamp,
+};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -34,7 +36,9 @@ fn is_true(cell: &str) -> Option<bool> {
 /// (local day) and `Holiday` (True/False), in time order with no gaps.
 pub fn read_day_ahead(path: &Path) -> Result<DayAheadData, JobError> {
     let mut it = lines(path)?;
-    let (_, header) = it.next().ok_or_else(|| line_err(path, 1, "the file is empty"))?;
+    let (_, header) = it
+        .next()
+        .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
     let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     let col = |n: &str| {
@@ -42,8 +46,17 @@ pub fn read_day_ahead(path: &Path) -> Result<DayAheadData, JobError> {
             line_err(path, 1, format!("no `{n}` column (expected time_utc, Demand, Temperature, Date, Holiday as in vic_elec.csv)"))
         })
     };
-    let (time_c, load_c, temp_c, date_c, hol_c) = (col("time_utc")?, col("Demand")?, col("Temperature")?, col("Date")?, col("Holiday")?);
-    let width = [time_c, load_c, temp_c, date_c, hol_c].into_iter().max().unwrap_or(0);
+    let (time_c, load_c, temp_c, date_c, hol_c) = (
+        col("time_utc")?,
+        col("Demand")?,
+        col("Temperature")?,
+        col("Date")?,
+        col("Holiday")?,
+    );
+    let width = [time_c, load_c, temp_c, date_c, hol_c]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
     let mut load = Vec::new();
     let mut rows: Vec<(i64, bool, f64)> = Vec::new();
     let mut last_ms: Option<(i64, usize)> = None;
@@ -54,36 +67,69 @@ pub fn read_day_ahead(path: &Path) -> Result<DayAheadData, JobError> {
         }
         let cells: Vec<&str> = line.split(',').collect();
         if cells.len() <= width {
-            return Err(line_err(path, n, format!("{} fields, expected at least {}", cells.len(), width + 1)));
+            return Err(line_err(
+                path,
+                n,
+                format!("{} fields, expected at least {}", cells.len(), width + 1),
+            ));
         }
         let ms = parse_timestamp(cells[time_c].trim().as_bytes())
             .and_then(|t| t.utc_ms())
-            .ok_or_else(|| line_err(path, n, format!("time_utc `{}` is not a UTC timestamp", cells[time_c])))?;
+            .ok_or_else(|| {
+                line_err(
+                    path,
+                    n,
+                    format!("time_utc `{}` is not a UTC timestamp", cells[time_c]),
+                )
+            })?;
         if let Some((prev, prev_line)) = last_ms
             && ms - prev != 30 * 60 * 1000
         {
             return Err(line_err(
                 path,
                 n,
-                format!("time_utc {} is not 30 minutes after line {prev_line}; the file must be half-hourly, in order, without gaps or duplicates", cells[time_c].trim()),
+                format!(
+                    "time_utc {} is not 30 minutes after line {prev_line}; the file must be half-hourly, in order, without gaps or duplicates",
+                    cells[time_c].trim()
+                ),
             ));
         }
         last_ms = Some((ms, n));
         let num = |c: usize, what: &str| {
-            cells[c].trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| line_err(path, n, format!("{what} `{}` is not a number", cells[c])))
+            cells[c]
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| line_err(path, n, format!("{what} `{}` is not a number", cells[c])))
         };
         load.push(num(load_c, "Demand")?);
         let temp = num(temp_c, "Temperature")?;
-        let day = parse_date(cells[date_c].trim().as_bytes()).ok_or_else(|| line_err(path, n, format!("Date `{}` is not a date", cells[date_c])))?;
-        let hol = is_true(cells[hol_c]).ok_or_else(|| line_err(path, n, format!("Holiday `{}` is not True or False", cells[hol_c])))?;
+        let day = parse_date(cells[date_c].trim().as_bytes())
+            .ok_or_else(|| line_err(path, n, format!("Date `{}` is not a date", cells[date_c])))?;
+        let hol = is_true(cells[hol_c]).ok_or_else(|| {
+            line_err(
+                path,
+                n,
+                format!("Holiday `{}` is not True or False", cells[hol_c]),
+            )
+        })?;
         rows.push((day, hol, temp));
     }
     if rows.len() < 48 * 30 {
-        return Err(JobError::invalid(path.display().to_string(), format!("{} half-hours; the protocol needs at least 30 days", rows.len())));
+        return Err(JobError::invalid(
+            path.display().to_string(),
+            format!(
+                "{} half-hours; the protocol needs at least 30 days",
+                rows.len()
+            ),
+        ));
     }
     let mut day_stats: HashMap<i64, (f64, f64)> = HashMap::new();
     for &(day, _, t) in &rows {
-        let e = day_stats.entry(day).or_insert((f64::NEG_INFINITY, f64::INFINITY));
+        let e = day_stats
+            .entry(day)
+            .or_insert((f64::NEG_INFINITY, f64::INFINITY));
         e.0 = e.0.max(t);
         e.1 = e.1.min(t);
     }
@@ -100,11 +146,22 @@ pub fn read_day_ahead(path: &Path) -> Result<DayAheadData, JobError> {
         let (mx, mn) = day_stats[&day];
         // 1970-01-01 was a Thursday; Monday = 0.
         let weekday = (day + 3).rem_euclid(7);
-        covariates.push(vec![slot as f64, weekday as f64, f64::from(u8::from(hol)), doy as f64, temp, mx, mn]);
+        covariates.push(vec![
+            slot as f64,
+            weekday as f64,
+            f64::from(u8::from(hol)),
+            doy as f64,
+            temp,
+            mx,
+            mn,
+        ]);
         slot += 1;
     }
     // The first day may start mid-day; keep only whole local days as origins.
-    if rows.first().is_some_and(|_| covariates.first().is_some_and(|c| c[0] != 0.0)) {
+    if rows
+        .first()
+        .is_some_and(|_| covariates.first().is_some_and(|c| c[0] != 0.0))
+    {
         day_starts.remove(0);
     }
     Ok(DayAheadData {
@@ -117,16 +174,28 @@ pub fn read_day_ahead(path: &Path) -> Result<DayAheadData, JobError> {
 
 /// Writes the day-ahead GBDT table as CSV (`origin,t,<features>,target_rel,level,actual`) with
 /// the test origins as a second file's lines, for a peer to train and predict on the same rows.
-pub fn write_day_ahead_table(table: &DayAheadTable, test_origins: &[usize], path: &Path) -> Result<(), JobError> {
+pub fn write_day_ahead_table(
+    table: &DayAheadTable,
+    test_origins: &[usize],
+    path: &Path,
+) -> Result<(), JobError> {
     let mut s = String::with_capacity(table.rows.len() * 120);
-    let _ = writeln!(s, "origin,t,{},target_rel,level,actual,test", table.names.join(","));
+    let _ = writeln!(
+        s,
+        "origin,t,{},target_rel,level,actual,test",
+        table.names.join(",")
+    );
     let first_test = test_origins.first().copied().unwrap_or(usize::MAX);
     for (o, t, f, target, level, actual) in &table.rows {
         let _ = write!(s, "{o},{t}");
         for v in f {
             let _ = write!(s, ",{v}");
         }
-        let _ = writeln!(s, ",{target},{level},{actual},{}", u8::from(*o >= first_test));
+        let _ = writeln!(
+            s,
+            ",{target},{level},{actual},{}",
+            u8::from(*o >= first_test)
+        );
     }
     crate::write_atomic(path, s.as_bytes())
 }
@@ -154,11 +223,26 @@ pub fn read_households(paths: &[&Path], min_days: usize) -> Result<Households, J
     let mut by_id: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
     for path in paths {
         let mut it = lines(path)?;
-        let (_, header) = it.next().ok_or_else(|| line_err(path, 1, "the file is empty"))?;
+        let (_, header) = it
+            .next()
+            .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
         let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
         let names: Vec<&str> = header.split(',').map(str::trim).collect();
-        let col = |n: &str| names.iter().position(|h| *h == n).ok_or_else(|| line_err(path, 1, format!("no `{n}` column (is this an LCL daily file?)")));
-        let (id_c, day_c, sum_c, count_c) = (col("LCLid")?, col("day")?, col("energy_sum")?, col("energy_count")?);
+        let col = |n: &str| {
+            names.iter().position(|h| *h == n).ok_or_else(|| {
+                line_err(
+                    path,
+                    1,
+                    format!("no `{n}` column (is this an LCL daily file?)"),
+                )
+            })
+        };
+        let (id_c, day_c, sum_c, count_c) = (
+            col("LCLid")?,
+            col("day")?,
+            col("energy_sum")?,
+            col("energy_count")?,
+        );
         let width = id_c.max(day_c).max(sum_c).max(count_c);
         for (n, line) in it {
             let line = line.map_err(|e| line_err(path, n, e.to_string()))?;
@@ -169,11 +253,23 @@ pub fn read_households(paths: &[&Path], min_days: usize) -> Result<Households, J
                 }
                 return Err(line_err(path, n, "too few fields"));
             }
-            let day = parse_date(cells[day_c].trim().as_bytes()).ok_or_else(|| line_err(path, n, format!("day `{}` is not a date", cells[day_c])))?;
-            let complete = cells[count_c].trim().parse::<f64>().is_ok_and(|c| c == 48.0);
-            let v = cells[sum_c].trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+            let day = parse_date(cells[day_c].trim().as_bytes()).ok_or_else(|| {
+                line_err(path, n, format!("day `{}` is not a date", cells[day_c]))
+            })?;
+            let complete = cells[count_c]
+                .trim()
+                .parse::<f64>()
+                .is_ok_and(|c| c == 48.0);
+            let v = cells[sum_c]
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0);
             if let (true, Some(v)) = (complete, v) {
-                by_id.entry(cells[id_c].trim().to_string()).or_default().push((day, v));
+                by_id
+                    .entry(cells[id_c].trim().to_string())
+                    .or_default()
+                    .push((day, v));
             }
         }
     }
@@ -185,7 +281,9 @@ pub fn read_households(paths: &[&Path], min_days: usize) -> Result<Households, J
         let mut days = by_id.remove(&id).unwrap_or_default();
         days.sort_by_key(|d| d.0);
         days.dedup_by_key(|d| d.0);
-        let (Some(&(first, _)), Some(&(last, _))) = (days.first(), days.last()) else { continue };
+        let (Some(&(first, _)), Some(&(last, _))) = (days.first(), days.last()) else {
+            continue;
+        };
         let len = (last - first + 1) as usize;
         if len < min_days {
             out.dropped += 1;
@@ -198,7 +296,11 @@ pub fn read_households(paths: &[&Path], min_days: usize) -> Result<Households, J
         for t in 0..len {
             if y[t].is_nan() {
                 out.filled_days += 1;
-                y[t] = if t >= 7 && !y[t - 7].is_nan() { y[t - 7] } else { y[t - 1] };
+                y[t] = if t >= 7 && !y[t - 7].is_nan() {
+                    y[t - 7]
+                } else {
+                    y[t - 1]
+                };
             }
         }
         out.ids.push(id);
@@ -242,7 +344,9 @@ mod tests {
     fn households_are_filled_right_aligned_and_short_ones_dropped() {
         let dir = std::env::temp_dir().join(format!("gm-fd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut text = String::from("LCLid,day,energy_median,energy_mean,energy_max,energy_count,energy_std,energy_sum,energy_min\n");
+        let mut text = String::from(
+            "LCLid,day,energy_median,energy_mean,energy_max,energy_count,energy_std,energy_sum,energy_min\n",
+        );
         for d in 1..=20 {
             if d == 12 {
                 // Incomplete day: filled from a week earlier.
@@ -263,8 +367,14 @@ mod tests {
         assert_eq!(h.series[0][11], 5.0);
         assert_eq!(h.series[1].len(), 20);
         assert!(h.series[1][3].is_nan() && h.series[1][4] == 1.5);
-        let bad = write(&dir, "bad.csv", "LCLid,day,energy_count,energy_sum\nA,notaday,48,1\n");
-        let e = read_households(&[bad.as_path()], 1).unwrap_err().to_string();
+        let bad = write(
+            &dir,
+            "bad.csv",
+            "LCLid,day,energy_count,energy_sum\nA,notaday,48,1\n",
+        );
+        let e = read_households(&[bad.as_path()], 1)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 2") && e.contains("notaday"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
@@ -274,14 +384,29 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("gm-da-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let head = "time_utc,time_local,Demand,Temperature,Date,Holiday\n";
-        let p = write(&dir, "gap.csv", &format!("{head}2012-01-01T00:00:00Z,x,1,2,2012-01-01,False\n2012-01-01T01:00:00Z,x,1,2,2012-01-01,False\n"));
+        let p = write(
+            &dir,
+            "gap.csv",
+            &format!(
+                "{head}2012-01-01T00:00:00Z,x,1,2,2012-01-01,False\n2012-01-01T01:00:00Z,x,1,2,2012-01-01,False\n"
+            ),
+        );
         let e = read_day_ahead(&p).unwrap_err().to_string();
         assert!(e.contains("line 3") && e.contains("30 minutes"), "{e}");
-        let p = write(&dir, "hol.csv", &format!("{head}2012-01-01T00:00:00Z,x,1,2,2012-01-01,maybe\n"));
+        let p = write(
+            &dir,
+            "hol.csv",
+            &format!("{head}2012-01-01T00:00:00Z,x,1,2,2012-01-01,maybe\n"),
+        );
         let e = read_day_ahead(&p).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("Holiday"), "{e}");
         let p = write(&dir, "nocol.csv", "a,b\n1,2\n");
-        assert!(read_day_ahead(&p).unwrap_err().to_string().contains("time_utc"));
+        assert!(
+            read_day_ahead(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("time_utc")
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

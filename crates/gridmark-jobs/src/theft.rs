@@ -28,7 +28,9 @@ pub(crate) fn line_err(path: &Path, line: usize, reason: impl Into<String>) -> J
     JobError::invalid(format!("{}: line {line}", path.display()), reason)
 }
 
-pub(crate) fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>, JobError> {
+pub(crate) fn lines(
+    path: &Path,
+) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>, JobError> {
     let reader = open_text(path, sniff(path)?)?;
     Ok(BufReader::with_capacity(1 << 20, reader)
         .lines()

@@ -295,9 +295,10 @@ pub struct ForecastEvalArgs {
     /// Forecast horizons, comma-separated.
     #[arg(long, default_value = "96,192,336,720")]
     pub horizons: String,
-    /// Look-back window (hours; ett).
-    #[arg(long, default_value_t = 336)]
-    pub lookback: usize,
+    /// Look-back window in hours (ett); several, comma-separated, are compared on the
+    /// validation split and the best is scored on test.
+    #[arg(long, default_value = "336")]
+    pub lookback: String,
     /// Days forecast at the end of every household series (households).
     #[arg(long, default_value_t = 14)]
     pub horizon: usize,

@@ -4,6 +4,7 @@ use crate::CliError;
 use crate::cli::{ForecastCommand, ForecastEvalArgs, ForecastRunArgs, LevelArg, Protocol};
 use crate::metering::{print_json, write_atomic, write_report};
 use gridmark_analytics::forecast::errors::ErrorSummary;
+use gridmark_analytics::forecast::ett;
 use gridmark_analytics::forecast::panel::Method;
 use gridmark_analytics::forecast::protocols::{self, DayAheadSpec, HouseholdsSpec, MethodScore};
 use gridmark_core::civil::{format_date, parse_date};
@@ -43,7 +44,13 @@ fn parse_horizon(text: &str) -> Result<usize, CliError> {
 }
 
 fn summary_json(s: &ErrorSummary) -> serde_json::Value {
-    let num = |v: f64| if v.is_finite() { json!(v) } else { serde_json::Value::Null };
+    let num = |v: f64| {
+        if v.is_finite() {
+            json!(v)
+        } else {
+            serde_json::Value::Null
+        }
+    };
     json!({"mae": num(s.mae), "rmse": num(s.rmse), "mape": num(s.mape), "smape": num(s.smape), "mase": num(s.mase), "n": s.n})
 }
 
@@ -52,10 +59,20 @@ fn lake_forecast(dir: &Path, args: ForecastRunArgs, backtest_only: bool) -> Resu
     let methods = args
         .methods
         .split(',')
-        .map(|m| Method::parse(m.trim()).ok_or_else(|| crate::usage(format!("--methods: `{}` is not one of snaive, ets, mstl, linear, gbdt", m.trim()))))
+        .map(|m| {
+            Method::parse(m.trim()).ok_or_else(|| {
+                crate::usage(format!(
+                    "--methods: `{}` is not one of snaive, ets, mstl, linear, gbdt",
+                    m.trim()
+                ))
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let origin = match &args.origin {
-        Some(d) => Some(parse_date(d.trim().as_bytes()).ok_or_else(|| crate::usage(format!("--origin {d}: expected a date YYYY-MM-DD")))?),
+        Some(d) => Some(
+            parse_date(d.trim().as_bytes())
+                .ok_or_else(|| crate::usage(format!("--origin {d}: expected a date YYYY-MM-DD")))?,
+        ),
         None => None,
     };
     let level = match args.level {
@@ -64,7 +81,13 @@ fn lake_forecast(dir: &Path, args: ForecastRunArgs, backtest_only: bool) -> Resu
         LevelArg::Area => Level::Area,
         LevelArg::Customer => Level::Customer,
     };
-    let opts = ForecastOptions { level, horizon, origin, backtest_origins: args.backtests, methods };
+    let opts = ForecastOptions {
+        level,
+        horizon,
+        origin,
+        backtest_origins: args.backtests,
+        methods,
+    };
     let lake = Lake::open(dir)?;
     let quiet = args.json;
     let mut progress = |m: &str| {
@@ -72,23 +95,46 @@ fn lake_forecast(dir: &Path, args: ForecastRunArgs, backtest_only: bool) -> Resu
             eprintln!("{m}");
         }
     };
-    let report = gridmark_jobs::forecast::run(&lake, Arc::new(gridmark_core::SystemClock), &opts, backtest_only, &mut progress)?;
+    let report = gridmark_jobs::forecast::run(
+        &lake,
+        Arc::new(gridmark_core::SystemClock),
+        &opts,
+        backtest_only,
+        &mut progress,
+    )?;
     if let Some(path) = &args.html {
         write_atomic(path, gridmark_jobs::forecast::html(&report).as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
-    let shown: Vec<&gridmark_jobs::forecast::NodeForecast> = report.forecasts.iter().filter(|f| f.level == level).collect();
+    let shown: Vec<&gridmark_jobs::forecast::NodeForecast> = report
+        .forecasts
+        .iter()
+        .filter(|f| f.level == level)
+        .collect();
     let doc = report_json(&report, &shown);
     if let Some(path) = &args.out {
         write_report(path, &doc["forecasts"], || {
-            let mut s = String::from("level,node_id,model,day,step,kwh,lo80,hi80,lo95,hi95,actual\n");
+            let mut s =
+                String::from("level,node_id,model,day,step,kwh,lo80,hi80,lo95,hi95,actual\n");
             for f in &shown {
                 for k in 0..f.forecast.len() {
-                    let actual = if f.actual[k].is_nan() { String::new() } else { format!("{:.3}", f.actual[k]) };
+                    let actual = if f.actual[k].is_nan() {
+                        String::new()
+                    } else {
+                        format!("{:.3}", f.actual[k])
+                    };
                     s.push_str(&format!(
                         "{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{actual}\n",
-                        f.level.name(), f.id, f.method.name(), format_date(report.origin_day + k as i64), k + 1,
-                        f.forecast[k], f.lo80[k], f.hi80[k], f.lo95[k], f.hi95[k]
+                        f.level.name(),
+                        f.id,
+                        f.method.name(),
+                        format_date(report.origin_day + k as i64),
+                        k + 1,
+                        f.forecast[k],
+                        f.lo80[k],
+                        f.hi80[k],
+                        f.lo95[k],
+                        f.hi95[k]
                     ));
                 }
             }
@@ -102,7 +148,10 @@ fn lake_forecast(dir: &Path, args: ForecastRunArgs, backtest_only: bool) -> Resu
     print_report(&report, &shown, backtest_only)
 }
 
-fn report_json(report: &ForecastReport, shown: &[&gridmark_jobs::forecast::NodeForecast]) -> serde_json::Value {
+fn report_json(
+    report: &ForecastReport,
+    shown: &[&gridmark_jobs::forecast::NodeForecast],
+) -> serde_json::Value {
     let levels: Vec<serde_json::Value> = report
         .levels
         .iter()
@@ -142,7 +191,11 @@ fn report_json(report: &ForecastReport, shown: &[&gridmark_jobs::forecast::NodeF
            "forecasts": forecasts, "lake_version": report.version, "seconds": report.seconds})
 }
 
-fn print_report(report: &ForecastReport, shown: &[&gridmark_jobs::forecast::NodeForecast], backtest_only: bool) -> Result<(), CliError> {
+fn print_report(
+    report: &ForecastReport,
+    shown: &[&gridmark_jobs::forecast::NodeForecast],
+    backtest_only: bool,
+) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -150,37 +203,105 @@ fn print_report(report: &ForecastReport, shown: &[&gridmark_jobs::forecast::Node
         report.source,
         format_date(report.origin_day),
         report.horizon,
-        report.backtest_origins.iter().map(|&d| format_date(d)).collect::<Vec<_>>().join(" "),
-        if report.has_temperature { "yes" } else { "none in the lake" }
+        report
+            .backtest_origins
+            .iter()
+            .map(|&d| format_date(d))
+            .collect::<Vec<_>>()
+            .join(" "),
+        if report.has_temperature {
+            "yes"
+        } else {
+            "none in the lake"
+        }
     )?;
     for lv in &report.levels {
         writeln!(out, "\n{} — {} series", lv.level.name(), lv.nodes.len())?;
-        writeln!(out, "{:<18} {:>12} {:>12} {:>8} {:>8} {:>7} {:>7} {:>7}", "method", "MAE kWh", "RMSE kWh", "MAPE %", "sMAPE %", "MASE", "chosen", "secs")?;
+        writeln!(
+            out,
+            "{:<18} {:>12} {:>12} {:>8} {:>8} {:>7} {:>7} {:>7}",
+            "method", "MAE kWh", "RMSE kWh", "MAPE %", "sMAPE %", "MASE", "chosen", "secs"
+        )?;
         for (k, m) in lv.methods.iter().enumerate() {
             let s = m.total.summary();
             let chosen = lv.choice.iter().filter(|&&c| c == k).count();
-            writeln!(out, "{:<18} {:>12.1} {:>12.1} {:>8.2} {:>8.2} {:>7.3} {:>7} {:>7.1}", m.method.name(), s.mae, s.rmse, s.mape, s.smape, s.mase, chosen, m.seconds)?;
+            writeln!(
+                out,
+                "{:<18} {:>12.1} {:>12.1} {:>8.2} {:>8.2} {:>7.3} {:>7} {:>7.1}",
+                m.method.name(),
+                s.mae,
+                s.rmse,
+                s.mape,
+                s.smape,
+                s.mase,
+                chosen,
+                m.seconds
+            )?;
         }
         let s = lv.selected;
-        writeln!(out, "{:<18} {:>12.1} {:>12.1} {:>8.2} {:>8.2} {:>7.3}", "chosen per series", s.mae, s.rmse, s.mape, s.smape, s.mase)?;
-        writeln!(out, "interval coverage (newer half of the origins): 80 % → {:.1} %, 95 % → {:.1} %", 100.0 * lv.coverage80, 100.0 * lv.coverage95)?;
+        writeln!(
+            out,
+            "{:<18} {:>12.1} {:>12.1} {:>8.2} {:>8.2} {:>7.3}",
+            "chosen per series", s.mae, s.rmse, s.mape, s.smape, s.mase
+        )?;
+        writeln!(
+            out,
+            "interval coverage (newer half of the origins): 80 % → {:.1} %, 95 % → {:.1} %",
+            100.0 * lv.coverage80,
+            100.0 * lv.coverage95
+        )?;
     }
     if backtest_only {
         return Ok(());
     }
-    writeln!(out, "\nforecasts — {} (reconciled; largest parent − Σ children gap {:.3e} kWh)", report.level.name(), report.max_incoherence)?;
-    writeln!(out, "{:<14} {:<11} {:<7} {:>12} {:>25} {:>12}", "node", "day", "model", "kWh", "80 % interval", "actual")?;
-    for f in shown.iter().take(if shown.len() > 10 { 10 } else { shown.len() }) {
+    writeln!(
+        out,
+        "\nforecasts — {} (reconciled; largest parent − Σ children gap {:.3e} kWh)",
+        report.level.name(),
+        report.max_incoherence
+    )?;
+    writeln!(
+        out,
+        "{:<14} {:<11} {:<7} {:>12} {:>25} {:>12}",
+        "node", "day", "model", "kWh", "80 % interval", "actual"
+    )?;
+    for f in shown
+        .iter()
+        .take(if shown.len() > 10 { 10 } else { shown.len() })
+    {
         for k in 0..f.forecast.len() {
-            let actual = if f.actual[k].is_nan() { "—".to_string() } else { format!("{:.1}", f.actual[k]) };
-            writeln!(out, "{:<14} {:<11} {:<7} {:>12.1} {:>12.1} – {:>10.1} {:>12}", f.id, format_date(report.origin_day + k as i64), f.method.name(), f.forecast[k], f.lo80[k], f.hi80[k], actual)?;
+            let actual = if f.actual[k].is_nan() {
+                "—".to_string()
+            } else {
+                format!("{:.1}", f.actual[k])
+            };
+            writeln!(
+                out,
+                "{:<14} {:<11} {:<7} {:>12.1} {:>12.1} – {:>10.1} {:>12}",
+                f.id,
+                format_date(report.origin_day + k as i64),
+                f.method.name(),
+                f.forecast[k],
+                f.lo80[k],
+                f.hi80[k],
+                actual
+            )?;
         }
     }
     if shown.len() > 10 {
-        writeln!(out, "… {} more series; --out FILE or --html FILE for all, or SELECT * FROM forecasts WHERE run_id = '{}'", shown.len() - 10, report.run_id)?;
+        writeln!(
+            out,
+            "… {} more series; --out FILE or --html FILE for all, or SELECT * FROM forecasts WHERE run_id = '{}'",
+            shown.len() - 10,
+            report.run_id
+        )?;
     }
     if let Some(v) = report.version {
-        writeln!(out, "committed run {} to `forecasts` (lake version {v}) in {:.1} s", report.run_id, report.seconds)?;
+        writeln!(
+            out,
+            "committed run {} to `forecasts` (lake version {v}) in {:.1} s",
+            report.run_id, report.seconds
+        )?;
     }
     Ok(())
 }
@@ -192,7 +313,11 @@ fn one_input(args: &ForecastEvalArgs) -> Result<&Path, CliError> {
     }
 }
 
-fn print_scores(scores: &[MethodScore], json_out: bool, extra: serde_json::Value) -> Result<(), CliError> {
+fn print_scores(
+    scores: &[MethodScore],
+    json_out: bool,
+    extra: serde_json::Value,
+) -> Result<(), CliError> {
     if json_out {
         let mut doc = serde_json::Map::new();
         for s in scores {
@@ -206,10 +331,18 @@ fn print_scores(scores: &[MethodScore], json_out: bool, extra: serde_json::Value
         return print_json(&doc);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<12} {:>10} {:>10} {:>8} {:>8} {:>7} {:>8}", "method", "MAE", "RMSE", "MAPE %", "sMAPE %", "MASE", "secs")?;
+    writeln!(
+        out,
+        "{:<12} {:>10} {:>10} {:>8} {:>8} {:>7} {:>8}",
+        "method", "MAE", "RMSE", "MAPE %", "sMAPE %", "MASE", "secs"
+    )?;
     for s in scores {
         let e = &s.errors;
-        writeln!(out, "{:<12} {:>10.3} {:>10.3} {:>8.3} {:>8.3} {:>7.3} {:>8.2}", s.method, e.mae, e.rmse, e.mape, e.smape, e.mase, s.seconds)?;
+        writeln!(
+            out,
+            "{:<12} {:>10.3} {:>10.3} {:>8.3} {:>8.3} {:>7.3} {:>8.2}",
+            s.method, e.mae, e.rmse, e.mape, e.smape, e.mase, s.seconds
+        )?;
     }
     Ok(())
 }
@@ -217,12 +350,26 @@ fn print_scores(scores: &[MethodScore], json_out: bool, extra: serde_json::Value
 fn day_ahead(args: ForecastEvalArgs) -> Result<(), CliError> {
     let path = one_input(&args)?;
     let data = gridmark_jobs::forecast_data::read_day_ahead(path)?;
-    let spec = DayAheadSpec { test_days: args.test_days, ..DayAheadSpec::default() };
+    let spec = DayAheadSpec {
+        test_days: args.test_days,
+        ..DayAheadSpec::default()
+    };
     if data.day_starts.len() < spec.test_days + 28 {
-        return Err(crate::usage(format!("{}: {} whole days; --test-days {} needs at least 28 more for history", path.display(), data.day_starts.len(), spec.test_days)));
+        return Err(crate::usage(format!(
+            "{}: {} whole days; --test-days {} needs at least 28 more for history",
+            path.display(),
+            data.day_starts.len(),
+            spec.test_days
+        )));
     }
     if !args.json {
-        eprintln!("{}: {} half-hours, {} days; forecasting the last {} days from each local midnight", path.display(), data.load.len(), data.day_starts.len(), spec.test_days);
+        eprintln!(
+            "{}: {} half-hours, {} days; forecasting the last {} days from each local midnight",
+            path.display(),
+            data.load.len(),
+            data.day_starts.len(),
+            spec.test_days
+        );
     }
     let quiet = args.json;
     let (scores, test) = protocols::day_ahead(&data, &spec, &mut |m| {
@@ -233,18 +380,31 @@ fn day_ahead(args: ForecastEvalArgs) -> Result<(), CliError> {
     if let Some(p) = &args.peer_out {
         let table = protocols::day_ahead_table(&data, &spec);
         gridmark_jobs::forecast_data::write_day_ahead_table(&table, &test, p)?;
-        eprintln!("wrote the GBDT feature table ({} rows) to {}", table.rows.len(), p.display());
+        eprintln!(
+            "wrote the GBDT feature table ({} rows) to {}",
+            table.rows.len(),
+            p.display()
+        );
     }
-    print_scores(&scores, args.json, json!({"test_days": test.len(), "retrain_every_days": spec.retrain_every}))
+    print_scores(
+        &scores,
+        args.json,
+        json!({"test_days": test.len(), "retrain_every_days": spec.retrain_every}),
+    )
 }
 
 fn households(args: ForecastEvalArgs) -> Result<(), CliError> {
-    let spec = HouseholdsSpec { horizon: args.horizon, ..HouseholdsSpec::default() };
+    let spec = HouseholdsSpec {
+        horizon: args.horizon,
+        ..HouseholdsSpec::default()
+    };
     let min_days = spec.horizon * (spec.backtest_origins + 1) + 8 * 7;
     let paths: Vec<&Path> = args.input.iter().map(|p| p.as_path()).collect();
     let h = gridmark_jobs::forecast_data::read_households(&paths, min_days)?;
     if h.series.is_empty() {
-        return Err(crate::usage(format!("no household has {min_days} days or more in the files given")));
+        return Err(crate::usage(format!(
+            "no household has {min_days} days or more in the files given"
+        )));
     }
     if let Some(p) = &args.peer_out {
         gridmark_jobs::forecast_data::write_households(&h, p)?;
@@ -253,7 +413,10 @@ fn households(args: ForecastEvalArgs) -> Result<(), CliError> {
     if !args.json {
         eprintln!(
             "{} households ({} dropped with under {min_days} days; {} missing or incomplete days filled from a week earlier); forecasting each one's last {} days",
-            h.series.len(), h.dropped, h.filled_days, spec.horizon
+            h.series.len(),
+            h.dropped,
+            h.filled_days,
+            spec.horizon
         );
     }
     let quiet = args.json;
@@ -262,11 +425,26 @@ fn households(args: ForecastEvalArgs) -> Result<(), CliError> {
             eprintln!("  {m}");
         }
     });
-    let chosen: serde_json::Map<String, serde_json::Value> = out.chosen.iter().map(|(m, c)| (m.clone(), json!(c))).collect();
+    let chosen: serde_json::Map<String, serde_json::Value> = out
+        .chosen
+        .iter()
+        .map(|(m, c)| (m.clone(), json!(c)))
+        .collect();
     if !args.json {
-        eprintln!("chosen per household: {}", out.chosen.iter().map(|(m, c)| format!("{m} {c}")).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "chosen per household: {}",
+            out.chosen
+                .iter()
+                .map(|(m, c)| format!("{m} {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
-    print_scores(&out.scores, args.json, json!({"households": h.series.len(), "chosen": chosen, "auto_seconds": out.auto_seconds}))
+    print_scores(
+        &out.scores,
+        args.json,
+        json!({"households": h.series.len(), "chosen": chosen, "auto_seconds": out.auto_seconds}),
+    )
 }
 
 fn ett(args: ForecastEvalArgs) -> Result<(), CliError> {
@@ -276,7 +454,29 @@ fn ett(args: ForecastEvalArgs) -> Result<(), CliError> {
         .split(',')
         .map(|h| h.trim().parse::<usize>().ok().filter(|&h| h > 0))
         .collect::<Option<_>>()
-        .ok_or_else(|| crate::usage(format!("--horizons {}: expected positive numbers separated by commas, e.g. 96,192,336,720", args.horizons)))?;
+        .ok_or_else(|| {
+            crate::usage(format!(
+                "--horizons {}: expected positive numbers separated by commas, e.g. 96,192,336,720",
+                args.horizons
+            ))
+        })?;
+    let lookbacks: Vec<usize> = args
+        .lookback
+        .split(',')
+        .map(|h| {
+            h.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&h| (1..=ett::TRAIN_ROWS / 2).contains(&h))
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            crate::usage(format!(
+                "--lookback {}: expected hours from 1 to {} separated by commas, e.g. 336,512",
+                args.lookback,
+                ett::TRAIN_ROWS / 2
+            ))
+        })?;
     let data = gridmark_ingest::read_wide_numeric(input)?;
     let needed = 12 * 30 * 24 + 8 * 30 * 24;
     if data.index.len() < needed {
@@ -287,14 +487,14 @@ fn ett(args: ForecastEvalArgs) -> Result<(), CliError> {
         )));
     }
     let channels: Vec<Vec<f64>> = data.columns.iter().map(|(_, v)| v.clone()).collect();
-    let scores = gridmark_analytics::forecast::ett::evaluate(&channels, &horizons, args.lookback);
+    let scores = ett::evaluate_lookbacks(&channels, &horizons, &lookbacks);
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut doc = serde_json::Map::new();
         for s in &scores {
             doc.insert(
                 s.horizon.to_string(),
-                json!({"mse": s.mse, "mae": s.mae, "lambda": s.lambda,
+                json!({"mse": s.mse, "mae": s.mae, "lambda": s.lambda, "lookback": s.lookback, "validation_mse": s.validation_mse,
                     "train_windows": s.train_windows, "test_windows": s.test_windows,
                     "fit_seconds": s.fit_seconds}),
             );
@@ -304,16 +504,35 @@ fn ett(args: ForecastEvalArgs) -> Result<(), CliError> {
     }
     writeln!(
         out,
-        "{}: {} rows × {} channels ({}), look-back {}; linear model, last-value normalised, ridge λ chosen on validation",
+        "{}: {} rows × {} channels ({}), look-back {} h; linear model, last-value normalised, ridge λ (and look-back) chosen on validation",
         input.display(),
         data.index.len(),
         channels.len(),
-        data.columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", "),
+        data.columns
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         args.lookback
     )?;
-    writeln!(out, "{:>8} {:>8} {:>8} {:>10} {:>13} {:>8}", "horizon", "MSE", "MAE", "lambda", "test windows", "fit s")?;
+    writeln!(
+        out,
+        "{:>8} {:>8} {:>8} {:>9} {:>10} {:>9} {:>13} {:>8}",
+        "horizon", "MSE", "MAE", "look-back", "lambda", "valid MSE", "test windows", "fit s"
+    )?;
     for s in &scores {
-        writeln!(out, "{:>8} {:>8.4} {:>8.4} {:>10.3e} {:>13} {:>8.2}", s.horizon, s.mse, s.mae, s.lambda, s.test_windows, s.fit_seconds)?;
+        writeln!(
+            out,
+            "{:>8} {:>8.4} {:>8.4} {:>9} {:>10.3e} {:>9.4} {:>13} {:>8.2}",
+            s.horizon,
+            s.mse,
+            s.mae,
+            s.lookback,
+            s.lambda,
+            s.validation_mse,
+            s.test_windows,
+            s.fit_seconds
+        )?;
     }
     Ok(())
 }

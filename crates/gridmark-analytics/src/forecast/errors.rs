@@ -145,7 +145,9 @@ mod tests {
 
     #[test]
     fn naive_scale_of_a_weekly_pattern_with_noise() {
-        let h: Vec<f64> = (0..21).map(|t| (t % 7) as f64 + if t >= 14 { 1.0 } else { 0.0 }).collect();
+        let h: Vec<f64> = (0..21)
+            .map(|t| (t % 7) as f64 + if t >= 14 { 1.0 } else { 0.0 })
+            .collect();
         // Only the week-2→3 step differs (by 1), over 14 pairs.
         assert!((naive_scale(&h, 7).unwrap() - 7.0 / 14.0).abs() < 1e-12);
         assert_eq!(naive_scale(&[1.0, 2.0], 7), None);

@@ -97,12 +97,16 @@ pub struct HorizonScore {
     pub mae: f64,
     /// λ chosen by validation MSE from [`lambda_grid`].
     pub lambda: f64,
+    /// Look-back used (chosen by validation MSE when several were offered).
+    pub lookback: usize,
+    /// Validation MSE of the chosen look-back and λ.
+    pub validation_mse: f64,
     /// Training windows summed over channels: channels × (8640 − L − H + 1).
     pub train_windows: usize,
     /// Test windows summed over channels: channels × (2880 − H + 1).
     pub test_windows: usize,
     /// Wall time of fitting, including computing both splits' normal equations and the whole
-    /// λ search; scoring the test windows is not included.
+    /// λ and look-back search; scoring the test windows is not included.
     pub fit_seconds: f64,
 }
 
@@ -116,17 +120,28 @@ pub struct HorizonScore {
 /// If there are no channels, a channel has fewer than 14 400 rows, `lookback` is 0 or longer
 /// than the train split, or a horizon leaves no window in some split (H = 0 or H > 2880).
 pub fn evaluate(channels: &[Vec<f64>], horizons: &[usize], lookback: usize) -> Vec<HorizonScore> {
+    evaluate_lookbacks(channels, horizons, &[lookback])
+}
+
+/// [`evaluate`] with the look-back chosen per horizon, together with λ, by validation MSE
+/// among `lookbacks`. Every look-back sees the same validation and test forecast origins, so
+/// the comparison is fair; the test split is only scored for the chosen one.
+///
+/// # Panics
+/// As [`evaluate`], for any of the look-backs; also if `lookbacks` is empty.
+pub fn evaluate_lookbacks(
+    channels: &[Vec<f64>],
+    horizons: &[usize],
+    lookbacks: &[usize],
+) -> Vec<HorizonScore> {
     let used = TRAIN_ROWS + VALIDATION_ROWS + TEST_ROWS;
     assert!(!channels.is_empty(), "no channels");
+    assert!(!lookbacks.is_empty(), "no look-back");
     assert!(
         channels.iter().all(|c| c.len() >= used),
         "every channel needs at least {used} rows"
     );
-    let sp = splits(lookback);
     let scaled = standardize(channels);
-    let slices =
-        |r: &Range<usize>| -> Vec<&[f64]> { scaled.iter().map(|c| &c[r.clone()]).collect() };
-    let (train, val, test) = (slices(&sp.train), slices(&sp.validation), slices(&sp.test));
     let grid = lambda_grid();
     horizons
         .iter()
@@ -135,17 +150,34 @@ pub fn evaluate(channels: &[Vec<f64>], horizons: &[usize], lookback: usize) -> V
                 horizon >= 1 && horizon <= VALIDATION_ROWS.min(TEST_ROWS),
                 "horizon {horizon} leaves no validation or test window"
             );
-            let spec = LinearSpec {
-                lookback,
-                horizon,
-                lambda: 0.0,
-            };
             let started = Instant::now();
-            let selection = spec
-                .fit_select(&train, &val, &grid)
-                .unwrap_or_else(|e| panic!("fit failed for horizon {horizon}: {e}"));
+            let mut best: Option<(f64, usize, super::linear::FittedLinear)> = None;
+            for &lookback in lookbacks {
+                let sp = splits(lookback);
+                let slices = |r: &Range<usize>| -> Vec<&[f64]> {
+                    scaled.iter().map(|c| &c[r.clone()]).collect()
+                };
+                let spec = LinearSpec {
+                    lookback,
+                    horizon,
+                    lambda: 0.0,
+                };
+                let selection = spec
+                    .fit_select(&slices(&sp.train), &slices(&sp.validation), &grid)
+                    .unwrap_or_else(|e| panic!("fit failed for horizon {horizon}: {e}"));
+                let val = selection
+                    .validation_mse
+                    .iter()
+                    .map(|p| p.1)
+                    .fold(f64::INFINITY, f64::min);
+                if best.as_ref().is_none_or(|b| val < b.0) {
+                    best = Some((val, lookback, selection.model));
+                }
+            }
             let fit_seconds = started.elapsed().as_secs_f64();
-            let model = selection.model;
+            let (validation_mse, lookback, model) = best.expect("at least one look-back");
+            let sp = splits(lookback);
+            let test: Vec<&[f64]> = scaled.iter().map(|c| &c[sp.test.clone()]).collect();
             let score = model.score(&test);
             debug_assert_eq!(
                 score.windows,
@@ -156,6 +188,8 @@ pub fn evaluate(channels: &[Vec<f64>], horizons: &[usize], lookback: usize) -> V
                 mse: score.mse,
                 mae: score.mae,
                 lambda: model.lambda(),
+                lookback,
+                validation_mse,
                 train_windows: model.train_windows(),
                 test_windows: score.windows,
                 fit_seconds,

@@ -49,7 +49,11 @@ pub fn nelder_mead(
             let expanded = point(&centroid, &simplex[d].0, -2.0);
             let fe = eval(&expanded);
             evals += 1;
-            simplex[d] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
+            simplex[d] = if fe < fr {
+                (expanded, fe)
+            } else {
+                (reflected, fr)
+            };
         } else if fr < simplex[d - 1].1 {
             simplex[d] = (reflected, fr);
         } else {
@@ -87,12 +91,21 @@ mod tests {
         let mut f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
         let (x, v) = nelder_mead(&mut f, &[-1.2, 1.0], 0.5, 5_000, 1e-14);
         assert!(v < 1e-8, "{v}");
-        assert!((x[0] - 1.0).abs() < 1e-3 && (x[1] - 1.0).abs() < 1e-3, "{x:?}");
+        assert!(
+            (x[0] - 1.0).abs() < 1e-3 && (x[1] - 1.0).abs() < 1e-3,
+            "{x:?}"
+        );
     }
 
     #[test]
     fn nan_is_treated_as_infinite() {
-        let mut f = |x: &[f64]| if x[0] < 0.0 { f64::NAN } else { (x[0] - 2.0).powi(2) };
+        let mut f = |x: &[f64]| {
+            if x[0] < 0.0 {
+                f64::NAN
+            } else {
+                (x[0] - 2.0).powi(2)
+            }
+        };
         let (x, _) = nelder_mead(&mut f, &[0.5], 0.25, 500, 1e-12);
         assert!((x[0] - 2.0).abs() < 1e-4);
     }

@@ -11,7 +11,7 @@
 //!   its last value.
 //! * [`Method::Gbdt`]: gradient-boosted trees shared by every series, forecasting each step
 //!   directly from calendar and weather covariates, the step ahead, the last value and the
-//!   values one and more seasons back, all relative to the series' recent level.
+//!   values one and more seasons back, all relative to the median of the series' last season.
 //!
 //! Series are NaN where a value is missing. A method that cannot forecast a series (too short,
 //! all missing) falls back to the seasonal naive forecast, so every cell gets a number.
@@ -80,8 +80,12 @@ pub struct PanelSpec {
     /// Seasonal lags (in steps) the GBDT reads, each at the latest phase-aligned value known at
     /// the origin.
     pub gbdt_lags: Vec<usize>,
-    /// How many past origins (spaced one horizon apart) the GBDT trains on.
+    /// Covariate columns (e.g. holiday) the GBDT also reads at each lag's source step.
+    pub gbdt_lag_flags: Vec<usize>,
+    /// How far back the GBDT's training origins reach, in horizons.
     pub gbdt_origins: usize,
+    /// Most training rows for the GBDT; origins are thinned evenly beyond it.
+    pub gbdt_max_rows: usize,
     /// GBDT parameters.
     pub gbdt: Params,
     /// Threads for per-series work.
@@ -103,7 +107,9 @@ impl PanelSpec {
             lookback: (4 * season).max(14),
             ridge: 1e-3,
             gbdt_lags: vec![season],
+            gbdt_lag_flags: Vec::new(),
             gbdt_origins: 60,
+            gbdt_max_rows: 300_000,
             gbdt: Params {
                 n_trees: 200,
                 learning_rate: 0.05,
@@ -135,19 +141,23 @@ impl Panel<'_> {
 /// The most recent value with the phase of step `t`, `lag` steps at a time, that is before
 /// `origin`; NaN if none within four lags.
 fn phase_value(y: &[f64], origin: usize, t: usize, lag: usize) -> f64 {
+    phase_source(y, origin, t, lag).map_or(f64::NAN, |i| y[i])
+}
+
+/// Where [`phase_value`] reads from.
+fn phase_source(y: &[f64], origin: usize, t: usize, lag: usize) -> Option<usize> {
     let lag = lag.max(1);
     let mut back = lag * (t + 1 - origin).div_ceil(lag);
     for _ in 0..4 {
         if back > t {
             break;
         }
-        let v = y[t - back];
-        if !v.is_nan() {
-            return v;
+        if !y[t - back].is_nan() {
+            return Some(t - back);
         }
         back += lag;
     }
-    f64::NAN
+    None
 }
 
 fn seasonal_naive(y: &[f64], origin: usize, horizon: usize, season: usize) -> Vec<f64> {
@@ -155,7 +165,12 @@ fn seasonal_naive(y: &[f64], origin: usize, horizon: usize, season: usize) -> Ve
         .map(|t| {
             let v = phase_value(y, origin, t, season);
             if v.is_nan() {
-                y[..origin].iter().rev().copied().find(|v| !v.is_nan()).unwrap_or(0.0)
+                y[..origin]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|v| !v.is_nan())
+                    .unwrap_or(0.0)
             } else {
                 v
             }
@@ -164,8 +179,27 @@ fn seasonal_naive(y: &[f64], origin: usize, horizon: usize, season: usize) -> Ve
 }
 
 fn mean_observed(v: &[f64]) -> Option<f64> {
-    let (s, n) = v.iter().filter(|x| !x.is_nan()).fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    let (s, n) = v
+        .iter()
+        .filter(|x| !x.is_nan())
+        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     (n > 0).then(|| s / n as f64)
+}
+
+/// Median of the non-missing values: the level the GBDT's features are relative to, robust to
+/// a holiday or two in the last season.
+fn median_observed(v: &[f64]) -> Option<f64> {
+    let mut o: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+    if o.is_empty() {
+        return None;
+    }
+    o.sort_by(f64::total_cmp);
+    let n = o.len();
+    Some(if n % 2 == 1 {
+        o[n / 2]
+    } else {
+        (o[n / 2 - 1] + o[n / 2]) / 2.0
+    })
 }
 
 /// Runs `f` on every series index over `threads` threads, keeping order.
@@ -197,8 +231,17 @@ where
 /// # Panics
 /// If `origin` is 0 or beyond the series, or the covariates do not cover the forecast steps
 /// when the GBDT is asked for.
-pub fn forecast(method: Method, spec: &PanelSpec, panel: Panel<'_>, origin: usize, horizon: usize) -> Vec<Vec<f64>> {
-    assert!(origin >= 1 && origin <= panel.len(), "origin outside the series");
+pub fn forecast(
+    method: Method,
+    spec: &PanelSpec,
+    panel: Panel<'_>,
+    origin: usize,
+    horizon: usize,
+) -> Vec<Vec<f64>> {
+    assert!(
+        origin >= 1 && origin <= panel.len(),
+        "origin outside the series"
+    );
     let series = panel.series;
     let naive = |i: usize| seasonal_naive(&series[i], origin, horizon, spec.season);
     let trailing = |i: usize| {
@@ -220,12 +263,19 @@ pub fn forecast(method: Method, spec: &PanelSpec, panel: Panel<'_>, origin: usiz
             }
             Mstl::decompose(h, &spec.periods).forecast(horizon)
         }),
-        Method::Linear => linear(spec, series, origin, horizon).unwrap_or_else(|| (0..series.len()).map(naive).collect()),
-        Method::Gbdt => gbdt_forecast(spec, panel, origin, horizon).unwrap_or_else(|| (0..series.len()).map(naive).collect()),
+        Method::Linear => linear(spec, series, origin, horizon)
+            .unwrap_or_else(|| (0..series.len()).map(naive).collect()),
+        Method::Gbdt => gbdt_forecast(spec, panel, origin, horizon)
+            .unwrap_or_else(|| (0..series.len()).map(naive).collect()),
     }
 }
 
-fn linear(spec: &PanelSpec, series: &[Vec<f64>], origin: usize, horizon: usize) -> Option<Vec<Vec<f64>>> {
+fn linear(
+    spec: &PanelSpec,
+    series: &[Vec<f64>],
+    origin: usize,
+    horizon: usize,
+) -> Option<Vec<Vec<f64>>> {
     let l = spec.lookback;
     if origin < l + horizon {
         return None;
@@ -235,7 +285,9 @@ fn linear(spec: &PanelSpec, series: &[Vec<f64>], origin: usize, horizon: usize) 
         .iter()
         .map(|y| {
             let h = &y[origin.saturating_sub(spec.max_history.max(l + 4 * horizon))..origin];
-            let scale = mean_observed(&h.iter().map(|v| v.abs()).collect::<Vec<_>>()).filter(|s| *s > 0.0).unwrap_or(1.0);
+            let scale = mean_observed(&h.iter().map(|v| v.abs()).collect::<Vec<_>>())
+                .filter(|s| *s > 0.0)
+                .unwrap_or(1.0);
             let mut last = h.iter().copied().find(|v| !v.is_nan()).unwrap_or(0.0);
             let z = h
                 .iter()
@@ -250,7 +302,11 @@ fn linear(spec: &PanelSpec, series: &[Vec<f64>], origin: usize, horizon: usize) 
         })
         .collect();
     let slices: Vec<&[f64]> = scaled.iter().map(|(_, z)| z.as_slice()).collect();
-    let probe = LinearSpec { lookback: l, horizon, lambda: 0.0 };
+    let probe = LinearSpec {
+        lookback: l,
+        horizon,
+        lambda: 0.0,
+    };
     let ne = probe.normal_equations(&slices);
     if ne.rows() == 0 {
         return None;
@@ -258,7 +314,13 @@ fn linear(spec: &PanelSpec, series: &[Vec<f64>], origin: usize, horizon: usize) 
     let d = ne.features();
     let trace: f64 = (0..d).map(|i| ne.xtx_upper().get(i, i)).sum();
     let lambda = spec.ridge * trace / d as f64;
-    let model = LinearSpec { lookback: l, horizon, lambda }.fit(&slices).ok()?;
+    let model = LinearSpec {
+        lookback: l,
+        horizon,
+        lambda,
+    }
+    .fit(&slices)
+    .ok()?;
     Some(
         scaled
             .iter()
@@ -273,19 +335,39 @@ fn linear(spec: &PanelSpec, series: &[Vec<f64>], origin: usize, horizon: usize) 
 }
 
 /// Writes into `row` the GBDT's features for series `y`, origin `o`, target step `t`, and
-/// returns the level they are relative to (the mean of the last season before `o`); `None` when
+/// returns the level they are relative to (the median of the last season before `o`); `None` when
 /// that level is not positive. The target the model learns is `y[t] / level`.
-pub fn gbdt_features(spec: &PanelSpec, cov: Option<&[Vec<f64>]>, y: &[f64], o: usize, t: usize, row: &mut Vec<f64>) -> Option<f64> {
-    let level = mean_observed(&y[o.saturating_sub(spec.season)..o]).filter(|l| *l > 0.0)?;
+pub fn gbdt_features(
+    spec: &PanelSpec,
+    cov: Option<&[Vec<f64>]>,
+    y: &[f64],
+    o: usize,
+    t: usize,
+    row: &mut Vec<f64>,
+) -> Option<f64> {
+    let level = median_observed(&y[o.saturating_sub(spec.season)..o]).filter(|l| *l > 0.0)?;
     row.clear();
     if let Some(c) = cov {
         row.extend_from_slice(&c[t]);
     }
     row.push((t + 1 - o) as f64);
-    let last = y[..o].iter().rev().copied().find(|v| !v.is_nan()).unwrap_or(f64::NAN);
+    let last = y[..o]
+        .iter()
+        .rev()
+        .copied()
+        .find(|v| !v.is_nan())
+        .unwrap_or(f64::NAN);
     row.push(last / level);
     for &lag in &spec.gbdt_lags {
-        row.push(phase_value(y, o, t, lag) / level);
+        let source = phase_source(y, o, t, lag);
+        row.push(source.map_or(f64::NAN, |i| y[i] / level));
+        // Whether that day was a holiday (say): a low lag value then means the calendar, not
+        // the customer.
+        if let Some(c) = cov {
+            for &k in &spec.gbdt_lag_flags {
+                row.push(source.map_or(f64::NAN, |i| c[i][k]));
+            }
+        }
     }
     Some(level)
 }
@@ -297,29 +379,57 @@ pub fn gbdt_feature_names(spec: &PanelSpec, covariates: &[&str]) -> Vec<String> 
     names.push("last_value_rel".into());
     for lag in &spec.gbdt_lags {
         names.push(format!("lag{lag}_rel"));
+        for &k in &spec.gbdt_lag_flags {
+            names.push(format!(
+                "lag{lag}_{}",
+                covariates.get(k).copied().unwrap_or("covariate")
+            ));
+        }
     }
     names
 }
 
 /// The GBDT's training table for an origin: features of every (series, past origin, step)
 /// whose target is known before `origin`, and targets relative to the level.
-pub fn gbdt_training_rows(spec: &PanelSpec, panel: Panel<'_>, origin: usize, horizon: usize) -> (Vec<f64>, Vec<f64>, usize) {
-    let longest = spec.gbdt_lags.iter().copied().max().unwrap_or(spec.season).max(spec.season);
+pub fn gbdt_training_rows(
+    spec: &PanelSpec,
+    panel: Panel<'_>,
+    origin: usize,
+    horizon: usize,
+) -> (Vec<f64>, Vec<f64>, usize) {
+    let longest = spec
+        .gbdt_lags
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(spec.season)
+        .max(spec.season);
     let mut x = Vec::new();
     let mut yv = Vec::new();
     let mut row = Vec::new();
     let mut width = 0;
-    for k in 1..=spec.gbdt_origins {
-        let Some(o) = origin.checked_sub(k * horizon) else { break };
-        if o < longest {
-            break;
-        }
+    // Training origins: every step from `gbdt_origins` horizons back to the latest whose targets
+    // are all known, thinned evenly to stay within `gbdt_max_rows`.
+    let Some(last) = origin.checked_sub(horizon) else {
+        return (x, yv, 0);
+    };
+    let first = last
+        .saturating_sub(spec.gbdt_origins * horizon)
+        .max(longest);
+    if first > last {
+        return (x, yv, 0);
+    }
+    let cells = panel.series.len() * horizon * (last - first + 1);
+    let stride = cells.div_ceil(spec.gbdt_max_rows.max(1)).max(1);
+    for o in (first..=last).rev().step_by(stride) {
         for y in panel.series {
             for t in o..o + horizon {
                 if y[t].is_nan() {
                     continue;
                 }
-                let Some(level) = gbdt_features(spec, panel.covariates, y, o, t, &mut row) else { continue };
+                let Some(level) = gbdt_features(spec, panel.covariates, y, o, t, &mut row) else {
+                    continue;
+                };
                 width = row.len();
                 x.extend_from_slice(&row);
                 yv.push(y[t] / level);
@@ -329,15 +439,28 @@ pub fn gbdt_training_rows(spec: &PanelSpec, panel: Panel<'_>, origin: usize, hor
     (x, yv, width)
 }
 
-fn gbdt_forecast(spec: &PanelSpec, panel: Panel<'_>, origin: usize, horizon: usize) -> Option<Vec<Vec<f64>>> {
+fn gbdt_forecast(
+    spec: &PanelSpec,
+    panel: Panel<'_>,
+    origin: usize,
+    horizon: usize,
+) -> Option<Vec<Vec<f64>>> {
     if let Some(c) = panel.covariates {
-        assert!(c.len() >= origin + horizon, "covariates must cover the forecast steps");
+        assert!(
+            c.len() >= origin + horizon,
+            "covariates must cover the forecast steps"
+        );
     }
     let (x, y, width) = gbdt_training_rows(spec, panel, origin, horizon);
     if y.len() < 50 {
         return None;
     }
-    let model = gbdt::fit_regression(&x, width, &y, &spec.gbdt).ok()?;
+    // A single total has a few hundred rows: smaller leaves let holidays get their own.
+    let params = Params {
+        min_samples_leaf: spec.gbdt.min_samples_leaf.min((y.len() / 100).max(3)),
+        ..spec.gbdt.clone()
+    };
+    let model = gbdt::fit_regression(&x, width, &y, &params).ok()?;
     let mut row = Vec::new();
     Some(
         panel
@@ -345,13 +468,19 @@ fn gbdt_forecast(spec: &PanelSpec, panel: Panel<'_>, origin: usize, horizon: usi
             .iter()
             .map(|s| {
                 (origin..origin + horizon)
-                    .map(|t| match gbdt_features(spec, panel.covariates, s, origin, t, &mut row) {
-                        Some(level) => model.predict_raw(&row) * level,
-                        None => phase_value(s, origin, t, spec.season),
-                    })
+                    .map(
+                        |t| match gbdt_features(spec, panel.covariates, s, origin, t, &mut row) {
+                            Some(level) => model.predict_raw(&row) * level,
+                            None => phase_value(s, origin, t, spec.season),
+                        },
+                    )
                     .collect::<Vec<f64>>()
             })
-            .map(|f: Vec<f64>| f.into_iter().map(|v| if v.is_nan() { 0.0 } else { v }).collect())
+            .map(|f: Vec<f64>| {
+                f.into_iter()
+                    .map(|v| if v.is_nan() { 0.0 } else { v })
+                    .collect()
+            })
             .collect(),
     )
 }
@@ -374,7 +503,13 @@ pub struct MethodBacktest {
 /// Rolling-origin backtest of `methods` at `origins` (each forecasting `horizon` steps, which
 /// must lie inside the series). MASE is scaled per series by the seasonal naive in-sample error
 /// of the history before each origin.
-pub fn backtest(methods: &[Method], spec: &PanelSpec, panel: Panel<'_>, origins: &[usize], horizon: usize) -> Vec<MethodBacktest> {
+pub fn backtest(
+    methods: &[Method],
+    spec: &PanelSpec,
+    panel: Panel<'_>,
+    origins: &[usize],
+    horizon: usize,
+) -> Vec<MethodBacktest> {
     let n = panel.series.len();
     methods
         .iter()
@@ -439,7 +574,9 @@ pub fn conformal_half_widths(abs_residuals: &[Vec<f64>], level: f64) -> Vec<f64>
         (n > 0 && k <= n).then(|| v[k.max(1) - 1])
     };
     let mut pooled: Vec<f64> = abs_residuals.iter().flatten().copied().collect();
-    let pooled_q = quantile(&mut pooled).or_else(|| pooled.last().copied()).unwrap_or(f64::NAN);
+    let pooled_q = quantile(&mut pooled)
+        .or_else(|| pooled.last().copied())
+        .unwrap_or(f64::NAN);
     abs_residuals
         .iter()
         .map(|r| quantile(&mut r.clone()).unwrap_or(pooled_q))
@@ -465,8 +602,14 @@ mod tests {
     #[test]
     fn every_method_forecasts_a_clean_weekly_pattern() {
         let series = weekly_panel(4, 200);
-        let spec = PanelSpec { gbdt_origins: 20, ..PanelSpec::for_season(7, &[]) };
-        let panel = Panel { series: &series, covariates: None };
+        let spec = PanelSpec {
+            gbdt_origins: 20,
+            ..PanelSpec::for_season(7, &[])
+        };
+        let panel = Panel {
+            series: &series,
+            covariates: None,
+        };
         for m in Method::ALL {
             let f = forecast(m, &spec, panel, 186, 14);
             let mut e = ErrorSums::default();
@@ -485,9 +628,21 @@ mod tests {
         let temp: Vec<f64> = (0..400).map(|_| 20.0 * rng.uniform()).collect();
         let series = vec![temp.iter().map(|t| 100.0 + 5.0 * t).collect::<Vec<f64>>()];
         let cov: Vec<Vec<f64>> = temp.iter().map(|&t| vec![t]).collect();
-        let spec = PanelSpec { gbdt_origins: 50, ..PanelSpec::for_season(7, &[]) };
-        let panel = Panel { series: &series, covariates: Some(&cov) };
-        let res = backtest(&[Method::SeasonalNaive, Method::Gbdt], &spec, panel, &[380, 387], 7);
+        let spec = PanelSpec {
+            gbdt_origins: 50,
+            ..PanelSpec::for_season(7, &[])
+        };
+        let panel = Panel {
+            series: &series,
+            covariates: Some(&cov),
+        };
+        let res = backtest(
+            &[Method::SeasonalNaive, Method::Gbdt],
+            &spec,
+            panel,
+            &[380, 387],
+            7,
+        );
         let naive = res[0].total.summary().mae;
         let boosted = res[1].total.summary().mae;
         assert!(boosted < naive / 4.0, "gbdt {boosted} vs naive {naive}");
@@ -502,10 +657,17 @@ mod tests {
         }
         series[1] = vec![f64::NAN; 120];
         let spec = PanelSpec::for_season(7, &[]);
-        let panel = Panel { series: &series, covariates: None };
+        let panel = Panel {
+            series: &series,
+            covariates: None,
+        };
         for m in Method::ALL {
             let f = forecast(m, &spec, panel, 113, 7);
-            assert!(f.iter().flatten().all(|v| v.is_finite()), "{}: {f:?}", m.name());
+            assert!(
+                f.iter().flatten().all(|v| v.is_finite()),
+                "{}: {f:?}",
+                m.name()
+            );
         }
     }
 
@@ -513,7 +675,9 @@ mod tests {
     fn conformal_widths_cover_as_promised_on_fresh_residuals() {
         let mut rng = crate::rng::Rng::new(9);
         let draw = |rng: &mut crate::rng::Rng| (rng.uniform() - 0.5).abs() * 2.0;
-        let calib: Vec<Vec<f64>> = (0..3).map(|_| (0..200).map(|_| draw(&mut rng)).collect()).collect();
+        let calib: Vec<Vec<f64>> = (0..3)
+            .map(|_| (0..200).map(|_| draw(&mut rng)).collect())
+            .collect();
         let w = conformal_half_widths(&calib, 0.8);
         for q in &w {
             assert!((q - 0.8).abs() < 0.1, "{q}");

@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use super::errors::{ErrorSums, ErrorSummary, naive_scale};
+use super::errors::{ErrorSummary, ErrorSums, naive_scale};
 use super::panel::{self, Method, Panel, PanelSpec};
 use crate::gbdt;
 
@@ -54,6 +54,8 @@ impl Default for DayAheadSpec {
     fn default() -> Self {
         let mut panel = PanelSpec::for_season(48, &[336]);
         panel.gbdt_lags = vec![48, 336];
+        // Covariate 2 of `read_day_ahead` is the holiday flag.
+        panel.gbdt_lag_flags = vec![2];
         panel.lookback = 336;
         panel.gbdt = gbdt::Params {
             n_trees: 500,
@@ -96,7 +98,9 @@ pub fn day_ahead_table(data: &DayAheadData, spec: &DayAheadSpec) -> DayAheadTabl
             if y.is_nan() {
                 continue;
             }
-            if let Some(level) = panel::gbdt_features(p, Some(&data.covariates), &data.load, o, t, &mut row) {
+            if let Some(level) =
+                panel::gbdt_features(p, Some(&data.covariates), &data.load, o, t, &mut row)
+            {
                 rows.push((o, t, row.clone(), y / level, level, y));
             }
         }
@@ -112,17 +116,27 @@ pub fn day_ahead_table(data: &DayAheadData, spec: &DayAheadSpec) -> DayAheadTabl
 ///
 /// # Panics
 /// If the data hold fewer than `test_days` + 2 weeks of days.
-pub fn day_ahead(data: &DayAheadData, spec: &DayAheadSpec, progress: &mut dyn FnMut(&str)) -> (Vec<MethodScore>, Vec<usize>) {
+pub fn day_ahead(
+    data: &DayAheadData,
+    spec: &DayAheadSpec,
+    progress: &mut dyn FnMut(&str),
+) -> (Vec<MethodScore>, Vec<usize>) {
     let origins: Vec<usize> = data
         .day_starts
         .iter()
         .copied()
         .filter(|&o| o + 48 <= data.load.len())
         .collect();
-    assert!(origins.len() >= spec.test_days + 14, "fewer days than the test period plus two weeks");
+    assert!(
+        origins.len() >= spec.test_days + 14,
+        "fewer days than the test period plus two weeks"
+    );
     let test: Vec<usize> = origins[origins.len() - spec.test_days..].to_vec();
     let series = vec![data.load.clone()];
-    let pnl = Panel { series: &series, covariates: Some(&data.covariates) };
+    let pnl = Panel {
+        series: &series,
+        covariates: Some(&data.covariates),
+    };
     let score = |name: &str, f: &dyn Fn(usize) -> Vec<f64>, progress: &mut dyn FnMut(&str)| {
         let started = Instant::now();
         let mut e = ErrorSums::default();
@@ -134,17 +148,47 @@ pub fn day_ahead(data: &DayAheadData, spec: &DayAheadSpec, progress: &mut dyn Fn
                 progress(&format!("{name}: {} of {} days", k + 1, test.len()));
             }
         }
-        MethodScore { method: name.to_string(), errors: e.summary(), seconds: started.elapsed().as_secs_f64() }
+        MethodScore {
+            method: name.to_string(),
+            errors: e.summary(),
+            seconds: started.elapsed().as_secs_f64(),
+        }
     };
     let mut out = Vec::new();
     let p = &spec.panel;
-    let week = PanelSpec { season: 336, ..p.clone() };
-    out.push(score("snaive-day", &|o| panel::forecast(Method::SeasonalNaive, p, pnl, o, 48).remove(0), progress));
-    out.push(score("snaive-week", &|o| panel::forecast(Method::SeasonalNaive, &week, pnl, o, 48).remove(0), progress));
-    out.push(score("ets", &|o| panel::forecast(Method::Ets, p, pnl, o, 48).remove(0), progress));
-    out.push(score("mstl", &|o| panel::forecast(Method::Mstl, p, pnl, o, 48).remove(0), progress));
-    let linear = PanelSpec { max_history: usize::MAX / 2, ..p.clone() };
-    out.push(score("linear", &|o| panel::forecast(Method::Linear, &linear, pnl, o, 48).remove(0), progress));
+    let week = PanelSpec {
+        season: 336,
+        ..p.clone()
+    };
+    out.push(score(
+        "snaive-day",
+        &|o| panel::forecast(Method::SeasonalNaive, p, pnl, o, 48).remove(0),
+        progress,
+    ));
+    out.push(score(
+        "snaive-week",
+        &|o| panel::forecast(Method::SeasonalNaive, &week, pnl, o, 48).remove(0),
+        progress,
+    ));
+    out.push(score(
+        "ets",
+        &|o| panel::forecast(Method::Ets, p, pnl, o, 48).remove(0),
+        progress,
+    ));
+    out.push(score(
+        "mstl",
+        &|o| panel::forecast(Method::Mstl, p, pnl, o, 48).remove(0),
+        progress,
+    ));
+    let linear = PanelSpec {
+        max_history: usize::MAX / 2,
+        ..p.clone()
+    };
+    out.push(score(
+        "linear",
+        &|o| panel::forecast(Method::Linear, &linear, pnl, o, 48).remove(0),
+        progress,
+    ));
 
     // GBDT: refitted every `retrain_every` test days on every earlier day's windows.
     let started = Instant::now();
@@ -162,18 +206,32 @@ pub fn day_ahead(data: &DayAheadData, spec: &DayAheadSpec, progress: &mut dyn Fn
                 }
             }
             model = gbdt::fit_regression(&x, table.names.len(), &y, &p.gbdt).ok();
-            progress(&format!("gbdt: refitted on {} rows at test day {} of {}", y.len(), k + 1, test.len()));
+            progress(&format!(
+                "gbdt: refitted on {} rows at test day {} of {}",
+                y.len(),
+                k + 1,
+                test.len()
+            ));
         }
         let fc: Vec<f64> = (o..o + 48)
-            .map(|t| match (&model, panel::gbdt_features(p, Some(&data.covariates), &data.load, o, t, &mut row)) {
-                (Some(m), Some(level)) => m.predict_raw(&row) * level,
-                _ => data.load[t - 48],
+            .map(|t| {
+                match (
+                    &model,
+                    panel::gbdt_features(p, Some(&data.covariates), &data.load, o, t, &mut row),
+                ) {
+                    (Some(m), Some(level)) => m.predict_raw(&row) * level,
+                    _ => data.load[t - 48],
+                }
             })
             .collect();
         let scale = naive_scale(&data.load[o.saturating_sub(28 * 48)..o], 48);
         e.add(&data.load[o..o + 48], &fc, scale);
     }
-    out.push(MethodScore { method: "gbdt".into(), errors: e.summary(), seconds: started.elapsed().as_secs_f64() });
+    out.push(MethodScore {
+        method: "gbdt".into(),
+        errors: e.summary(),
+        seconds: started.elapsed().as_secs_f64(),
+    });
     (out, test)
 }
 
@@ -218,18 +276,35 @@ pub struct HouseholdsOutcome {
 /// Runs the households protocol on right-aligned series (every series ends at the same index;
 /// shorter ones start with NaN). MASE is scaled by each series' in-sample weekly naive error
 /// over all its history before the test period (the M4 convention).
-pub fn households(series: &[Vec<f64>], spec: &HouseholdsSpec, progress: &mut dyn FnMut(&str)) -> HouseholdsOutcome {
+pub fn households(
+    series: &[Vec<f64>],
+    spec: &HouseholdsSpec,
+    progress: &mut dyn FnMut(&str),
+) -> HouseholdsOutcome {
     let h = spec.horizon;
     let len = series.first().map_or(0, Vec::len);
     let test_origin = len - h;
-    let pnl = Panel { series, covariates: None };
-    let scales: Vec<Option<f64>> = series.iter().map(|y| naive_scale(&y[..test_origin], spec.panel.season)).collect();
+    let pnl = Panel {
+        series,
+        covariates: None,
+    };
+    let scales: Vec<Option<f64>> = series
+        .iter()
+        .map(|y| naive_scale(&y[..test_origin], spec.panel.season))
+        .collect();
     let started = Instant::now();
-    let bt_origins: Vec<usize> = (1..=spec.backtest_origins).rev().map(|k| test_origin - k * h).collect();
+    let bt_origins: Vec<usize> = (1..=spec.backtest_origins)
+        .rev()
+        .map(|k| test_origin - k * h)
+        .collect();
     let bt = panel::backtest(&spec.methods, &spec.panel, pnl, &bt_origins, h);
     let choice = panel::select_per_series(&bt);
     let backtest_seconds = started.elapsed().as_secs_f64();
-    progress(&format!("backtest of {} methods at {} origins: {backtest_seconds:.1} s", spec.methods.len(), bt_origins.len()));
+    progress(&format!(
+        "backtest of {} methods at {} origins: {backtest_seconds:.1} s",
+        spec.methods.len(),
+        bt_origins.len()
+    ));
     let mut scores = Vec::new();
     let mut test_forecasts = Vec::new();
     let mut seconds_for = Vec::new();
@@ -242,7 +317,11 @@ pub fn households(series: &[Vec<f64>], spec: &HouseholdsSpec, progress: &mut dyn
             e.add(&y[test_origin..], &f[i], scales[i]);
         }
         progress(&format!("{}: {secs:.1} s", m.name()));
-        scores.push(MethodScore { method: m.name().into(), errors: e.summary(), seconds: secs });
+        scores.push(MethodScore {
+            method: m.name().into(),
+            errors: e.summary(),
+            seconds: secs,
+        });
         seconds_for.push(secs);
         test_forecasts.push(f);
     }
@@ -259,15 +338,30 @@ pub fn households(series: &[Vec<f64>], spec: &HouseholdsSpec, progress: &mut dyn
         .iter()
         .enumerate()
         .map(|(k, m)| match m {
-            Method::Linear | Method::Gbdt => if chosen[k] > 0 { seconds_for[k] } else { 0.0 },
+            Method::Linear | Method::Gbdt => {
+                if chosen[k] > 0 {
+                    seconds_for[k]
+                } else {
+                    0.0
+                }
+            }
             _ => seconds_for[k] * chosen[k] as f64 / series.len().max(1) as f64,
         })
         .sum();
     let auto_seconds = backtest_seconds + auto_forecast;
-    scores.push(MethodScore { method: "auto".into(), errors: e.summary(), seconds: auto_seconds });
+    scores.push(MethodScore {
+        method: "auto".into(),
+        errors: e.summary(),
+        seconds: auto_seconds,
+    });
     HouseholdsOutcome {
         scores,
-        chosen: spec.methods.iter().zip(chosen).map(|(m, c)| (m.name().to_string(), c)).collect(),
+        chosen: spec
+            .methods
+            .iter()
+            .zip(chosen)
+            .map(|(m, c)| (m.name().to_string(), c))
+            .collect(),
         auto_seconds,
     }
 }
@@ -293,12 +387,20 @@ mod tests {
                     .collect()
             })
             .collect();
-        let mut spec = HouseholdsSpec { methods: vec![Method::SeasonalNaive, Method::Ets], ..HouseholdsSpec::default() };
+        let mut spec = HouseholdsSpec {
+            methods: vec![Method::SeasonalNaive, Method::Ets],
+            ..HouseholdsSpec::default()
+        };
         spec.panel.threads = 1;
         let out = households(&series, &spec, &mut |_| {});
         let auto = out.scores.iter().find(|s| s.method == "auto").unwrap();
         let naive = out.scores.iter().find(|s| s.method == "snaive").unwrap();
-        assert!(auto.errors.mae < naive.errors.mae, "{} vs {}", auto.errors.mae, naive.errors.mae);
+        assert!(
+            auto.errors.mae < naive.errors.mae,
+            "{} vs {}",
+            auto.errors.mae,
+            naive.errors.mae
+        );
         assert_eq!(out.chosen.iter().map(|c| c.1).sum::<usize>(), 6);
     }
 
@@ -322,12 +424,21 @@ mod tests {
             covariate_names: vec!["halfhour".into(), "weekday".into(), "temp".into()],
             day_starts: (0..days).map(|d| d * 48).collect(),
         };
-        let mut spec = DayAheadSpec { test_days: 20, retrain_every: 10, ..DayAheadSpec::default() };
+        let mut spec = DayAheadSpec {
+            test_days: 20,
+            retrain_every: 10,
+            ..DayAheadSpec::default()
+        };
         spec.panel.gbdt.n_trees = 100;
         spec.panel.threads = 1;
         let (scores, test) = day_ahead(&data, &spec, &mut |_| {});
         assert_eq!(test.len(), 20);
         let get = |m: &str| scores.iter().find(|s| s.method == m).unwrap().errors.mape;
-        assert!(get("gbdt") < get("snaive-day") / 2.0, "gbdt {} naive {}", get("gbdt"), get("snaive-day"));
+        assert!(
+            get("gbdt") < get("snaive-day") / 2.0,
+            "gbdt {} naive {}",
+            get("gbdt"),
+            get("snaive-day")
+        );
     }
 }

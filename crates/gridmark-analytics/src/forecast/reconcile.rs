@@ -130,7 +130,14 @@ mod tests {
     fn a_precise_total_pulls_the_children_and_three_levels_add_up() {
         // total(0) → r1(1), r2(2); r1 → a(3), b(4); r2 → c(5)
         let parents = [None, Some(0), Some(0), Some(1), Some(1), Some(2)];
-        let f = vec![vec![100.0], vec![50.0], vec![40.0], vec![20.0], vec![25.0], vec![45.0]];
+        let f = vec![
+            vec![100.0],
+            vec![50.0],
+            vec![40.0],
+            vec![20.0],
+            vec![25.0],
+            vec![45.0],
+        ];
         let r = reconcile(&parents, &f, &[1e-6, 1.0, 1.0, 1.0, 1.0, 1.0]).unwrap();
         assert!((r[0][0] - 100.0).abs() < 1e-3, "{}", r[0][0]);
         assert!((r[1][0] - r[3][0] - r[4][0]).abs() < 1e-9);

@@ -64,7 +64,9 @@ fn loess_at(y: &[f64], q: usize, x: f64) -> Option<f64> {
 /// Loess over the whole series at positions 0..n; steps no point reaches keep the neighbouring
 /// value (0 for an empty series).
 fn loess(y: &[f64], q: usize) -> Vec<f64> {
-    let mut out: Vec<f64> = (0..y.len()).map(|i| loess_at(y, q, i as f64).unwrap_or(f64::NAN)).collect();
+    let mut out: Vec<f64> = (0..y.len())
+        .map(|i| loess_at(y, q, i as f64).unwrap_or(f64::NAN))
+        .collect();
     fill_gaps(&mut out);
     out
 }
@@ -162,7 +164,11 @@ impl Mstl {
     /// Decomposes `y` with two refinement passes over the periods. Periods that do not fit
     /// twice in the series are dropped; with none left, the series is all "adjusted".
     pub fn decompose(y: &[f64], periods: &[usize]) -> Self {
-        let mut periods: Vec<usize> = periods.iter().copied().filter(|&p| p >= 2 && y.len() >= 2 * p).collect();
+        let mut periods: Vec<usize> = periods
+            .iter()
+            .copied()
+            .filter(|&p| p >= 2 && y.len() >= 2 * p)
+            .collect();
         periods.sort_unstable();
         periods.dedup();
         let mut seasonals = vec![vec![0.0; y.len()]; periods.len()];
@@ -197,7 +203,13 @@ impl Mstl {
         let base = Ets::auto(&self.adjusted, None)
             .map(|m| m.forecast(horizon))
             .unwrap_or_else(|| {
-                let last = self.adjusted.iter().rev().copied().find(|v| !v.is_nan()).unwrap_or(0.0);
+                let last = self
+                    .adjusted
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|v| !v.is_nan())
+                    .unwrap_or(0.0);
                 vec![last; horizon]
             });
         (0..horizon)
@@ -238,7 +250,11 @@ mod tests {
         // Away from the ends, the components are recovered closely.
         for t in 48..y.len() - 48 {
             let season = 5.0 * (t as f64 * TAU / p as f64).sin();
-            assert!((s[t] - season).abs() < 0.1, "season {t}: {} vs {season}", s[t]);
+            assert!(
+                (s[t] - season).abs() < 0.1,
+                "season {t}: {} vs {season}",
+                s[t]
+            );
             assert!((tr[t] - (50.0 + 0.1 * t as f64)).abs() < 0.1, "trend {t}");
         }
     }
