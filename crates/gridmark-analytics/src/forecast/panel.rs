@@ -652,9 +652,7 @@ mod tests {
     #[test]
     fn gaps_get_numbers_from_every_method() {
         let mut series = weekly_panel(2, 120);
-        for t in 100..110 {
-            series[0][t] = f64::NAN;
-        }
+        series[0][100..110].fill(f64::NAN);
         series[1] = vec![f64::NAN; 120];
         let spec = PanelSpec::for_season(7, &[]);
         let panel = Panel {

@@ -83,8 +83,8 @@ pub fn reconcile(
     let mut rhs = Matrix::zeros(nb, steps.max(1));
     for (j, chain) in ancestors.iter().enumerate() {
         for &node in chain {
-            for h in 0..steps {
-                rhs.set(j, h, rhs.get(j, h) + inv_w[node] * forecasts[node][h]);
+            for (h, f) in forecasts[node].iter().enumerate() {
+                rhs.set(j, h, rhs.get(j, h) + inv_w[node] * f);
             }
         }
     }

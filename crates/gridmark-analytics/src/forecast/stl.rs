@@ -99,7 +99,7 @@ fn moving_average(y: &[f64], w: usize) -> Vec<f64> {
 
 fn next_odd(x: f64) -> usize {
     let n = x.ceil().max(3.0) as usize;
-    if n % 2 == 0 { n + 1 } else { n }
+    if n.is_multiple_of(2) { n + 1 } else { n }
 }
 
 /// One STL decomposition: `(seasonal, trend)`; the remainder is y − seasonal − trend.
@@ -280,9 +280,7 @@ mod tests {
     #[test]
     fn gaps_do_not_break_the_decomposition() {
         let mut y: Vec<f64> = (0..7 * 20).map(|t| 10.0 + (t % 7) as f64).collect();
-        for t in 30..35 {
-            y[t] = f64::NAN;
-        }
+        y[30..35].fill(f64::NAN);
         let m = Mstl::decompose(&y, &[7]);
         assert!(m.seasonals[0].iter().all(|v| v.is_finite()));
         let f = m.forecast(7);
