@@ -41,9 +41,9 @@ def ensure_venv():
     if not os.path.exists(PY):
         sh([sys.executable, "-m", "venv", VENV])
     try:
-        sh([PY, "-c", "import numpy, pandas, lightgbm, statsforecast"], stderr=subprocess.DEVNULL)
+        sh([PY, "-c", "import numpy, pandas, sklearn, lightgbm, statsforecast"], stderr=subprocess.DEVNULL)
     except subprocess.CalledProcessError:
-        sh([PY, "-m", "pip", "install", "-q", "numpy", "pandas", "lightgbm", "statsforecast"])
+        sh([PY, "-m", "pip", "install", "-q", "numpy", "pandas", "scikit-learn", "lightgbm", "statsforecast"])
     os.execv(PY, [PY, os.path.abspath(__file__)] + sys.argv[1:])
 
 

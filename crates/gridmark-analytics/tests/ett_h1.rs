@@ -73,10 +73,9 @@ fn ett_h1_published_protocol() {
     for (i, s) in scores.iter().enumerate() {
         assert_eq!(s.train_windows, 7 * (8_640 - 336 - s.horizon + 1));
         assert_eq!(s.test_windows, 7 * (2_880 - s.horizon + 1));
-        // PatchTST/64 is not an attainable bound at H = 336 for this model: even λ picked on the
-        // test split itself gives 0.426 there (and so did the reference run), so the guard is the
-        // published NLinear, which this closed form beats at every horizon, plus agreement with
-        // the reference run to within λ-grid noise.
+        // With look-back 336 alone this closed form ties the reference run and beats NLinear
+        // everywhere, but PatchTST/64 (look-back 512) stays out of reach at H = 336 (0.426
+        // even with λ picked on test).
         assert!(
             s.mse <= nlinear[i],
             "H={}: MSE {:.4} > published NLinear {}",
@@ -91,11 +90,21 @@ fn ett_h1_published_protocol() {
             s.mse,
             reference[i]
         );
-        if s.mse > patchtst[i] {
-            println!(
-                "note: H={} MSE {:.4} is above PatchTST/64 {}",
-                s.horizon, s.mse, patchtst[i]
-            );
-        }
+    }
+    // Offering PatchTST/64's own look-back (512) too, chosen per horizon on validation: at or
+    // below PatchTST/64 at every horizon.
+    let chosen = ett::evaluate_lookbacks(&channels, &horizons, &[336, 512]);
+    for (i, s) in chosen.iter().enumerate() {
+        println!(
+            "H={} look-back {} (validation MSE {:.4}): test MSE {:.4}, MAE {:.4}",
+            s.horizon, s.lookback, s.validation_mse, s.mse, s.mae
+        );
+        assert!(
+            s.mse <= patchtst[i],
+            "H={}: MSE {:.4} > PatchTST/64 {}",
+            s.horizon,
+            s.mse,
+            patchtst[i]
+        );
     }
 }

@@ -521,7 +521,7 @@ pub fn run(
             opts.methods.len()
         ));
         let bt = panel::backtest(&opts.methods, &spec, pnl, &bt_origins, h);
-        let choice = panel::select_per_series(&bt);
+        let choice = panel::select_guarded(&bt, 2.0);
         let lscales: Vec<f64> = series.iter().map(|s| node_scale(&s[..origin])).collect();
         let mut sel = ErrorSums::default();
         for (j, &c) in choice.iter().enumerate() {

@@ -296,8 +296,9 @@ pub struct ForecastEvalArgs {
     #[arg(long, default_value = "96,192,336,720")]
     pub horizons: String,
     /// Look-back window in hours (ett); several, comma-separated, are compared on the
-    /// validation split and the best is scored on test.
-    #[arg(long, default_value = "336")]
+    /// validation split and the best is scored on test. The default offers the look-backs of
+    /// the published models compared with (PatchTST/42 and DLinear 336, PatchTST/64 512).
+    #[arg(long, default_value = "336,512")]
     pub lookback: String,
     /// Days forecast at the end of every household series (households).
     #[arg(long, default_value_t = 14)]

@@ -298,7 +298,7 @@ pub fn households(
         .map(|k| test_origin - k * h)
         .collect();
     let bt = panel::backtest(&spec.methods, &spec.panel, pnl, &bt_origins, h);
-    let choice = panel::select_per_series(&bt);
+    let choice = panel::select_guarded(&bt, 2.0);
     let backtest_seconds = started.elapsed().as_secs_f64();
     progress(&format!(
         "backtest of {} methods at {} origins: {backtest_seconds:.1} s",
