@@ -75,7 +75,8 @@ pub struct PanelSpec {
     pub max_history: usize,
     /// Look-back of the linear model.
     pub lookback: usize,
-    /// Ridge penalty of the linear model relative to the mean diagonal of XᵀX.
+    /// Ridge penalty of the linear model relative to the mean diagonal of XᵀX, used when the
+    /// history is too short to choose one on held-out windows.
     pub ridge: f64,
     /// Seasonal lags (in steps) the GBDT reads, each at the latest phase-aligned value known at
     /// the origin.
@@ -280,15 +281,18 @@ fn linear(
     if origin < l + horizon {
         return None;
     }
-    // Each series on its own scale, gaps filled with the last value so windows stay whole.
+    // Every series from its first observed value, on its own scale, gaps carried forward so
+    // windows stay whole. The whole history is used: the model is cheap and a single total has
+    // few windows.
     let scaled: Vec<(f64, Vec<f64>)> = series
         .iter()
         .map(|y| {
-            let h = &y[origin.saturating_sub(spec.max_history.max(l + 4 * horizon))..origin];
+            let h = &y[..origin];
+            let h = &h[h.iter().position(|v| !v.is_nan()).unwrap_or(h.len())..];
             let scale = mean_observed(&h.iter().map(|v| v.abs()).collect::<Vec<_>>())
                 .filter(|s| *s > 0.0)
                 .unwrap_or(1.0);
-            let mut last = h.iter().copied().find(|v| !v.is_nan()).unwrap_or(0.0);
+            let mut last = f64::NAN;
             let z = h
                 .iter()
                 .map(|&v| {
@@ -302,25 +306,29 @@ fn linear(
         })
         .collect();
     let slices: Vec<&[f64]> = scaled.iter().map(|(_, z)| z.as_slice()).collect();
-    let probe = LinearSpec {
-        lookback: l,
-        horizon,
-        lambda: 0.0,
+    // λ relative to the mean diagonal of XᵀX, chosen on each series' last `horizon` windows
+    // (their targets are disjoint from the training windows'), then refitted on everything.
+    let holdout = 2 * horizon - 1;
+    let train: Vec<&[f64]> = slices.iter().map(|z| &z[..z.len().saturating_sub(holdout)]).collect();
+    let valid: Vec<&[f64]> = slices.iter().map(|z| &z[z.len().saturating_sub(l + holdout)..]).collect();
+    let probe = LinearSpec { lookback: l, horizon, lambda: 0.0 };
+    let mean_diag = |ne: &crate::linalg::NormalEquations| {
+        let d = ne.features();
+        (0..d).map(|i| ne.xtx_upper().get(i, i)).sum::<f64>() / d as f64
+    };
+    let relative = {
+        let ne = probe.normal_equations(&train);
+        let grid: Vec<f64> = [1e-4, 1e-3, 1e-2, 1e-1, 1.0].iter().map(|r| r * mean_diag(&ne)).collect();
+        match probe.fit_select(&train, &valid, &grid) {
+            Ok(sel) => sel.model.lambda() / mean_diag(&ne),
+            Err(_) => spec.ridge,
+        }
     };
     let ne = probe.normal_equations(&slices);
     if ne.rows() == 0 {
         return None;
     }
-    let d = ne.features();
-    let trace: f64 = (0..d).map(|i| ne.xtx_upper().get(i, i)).sum();
-    let lambda = spec.ridge * trace / d as f64;
-    let model = LinearSpec {
-        lookback: l,
-        horizon,
-        lambda,
-    }
-    .fit(&slices)
-    .ok()?;
+    let model = LinearSpec { lookback: l, horizon, lambda: relative * mean_diag(&ne) }.fit(&slices).ok()?;
     Some(
         scaled
             .iter()
