@@ -764,7 +764,10 @@ pub fn html(report: &ForecastReport) -> String {
         report.level.name()
     ));
     for f in shown.iter().take(12) {
-        let hist = f.history.len();
+        // Four weeks of history keep the forecast days readable beside them.
+        let keep = f.history.len().min(28);
+        let history = &f.history[f.history.len() - keep..];
+        let hist = history.len();
         let x: Vec<String> = (0..hist + f.forecast.len())
             .map(|i| format_date(report.origin_day - hist as i64 + i as i64))
             .collect();
@@ -773,7 +776,7 @@ pub fn html(report: &ForecastReport) -> String {
             out.extend_from_slice(v);
             out
         };
-        let mut actual = f.history.clone();
+        let mut actual = history.to_vec();
         actual.extend_from_slice(&f.actual);
         page.line_chart(
             &format!("{} {} — {}", report.level.name(), f.id, f.method.name()),

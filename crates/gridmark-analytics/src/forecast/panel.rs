@@ -309,16 +309,29 @@ fn linear(
     // λ relative to the mean diagonal of XᵀX, chosen on each series' last `horizon` windows
     // (their targets are disjoint from the training windows'), then refitted on everything.
     let holdout = 2 * horizon - 1;
-    let train: Vec<&[f64]> = slices.iter().map(|z| &z[..z.len().saturating_sub(holdout)]).collect();
-    let valid: Vec<&[f64]> = slices.iter().map(|z| &z[z.len().saturating_sub(l + holdout)..]).collect();
-    let probe = LinearSpec { lookback: l, horizon, lambda: 0.0 };
+    let train: Vec<&[f64]> = slices
+        .iter()
+        .map(|z| &z[..z.len().saturating_sub(holdout)])
+        .collect();
+    let valid: Vec<&[f64]> = slices
+        .iter()
+        .map(|z| &z[z.len().saturating_sub(l + holdout)..])
+        .collect();
+    let probe = LinearSpec {
+        lookback: l,
+        horizon,
+        lambda: 0.0,
+    };
     let mean_diag = |ne: &crate::linalg::NormalEquations| {
         let d = ne.features();
         (0..d).map(|i| ne.xtx_upper().get(i, i)).sum::<f64>() / d as f64
     };
     let relative = {
         let ne = probe.normal_equations(&train);
-        let grid: Vec<f64> = [1e-4, 1e-3, 1e-2, 1e-1, 1.0].iter().map(|r| r * mean_diag(&ne)).collect();
+        let grid: Vec<f64> = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+            .iter()
+            .map(|r| r * mean_diag(&ne))
+            .collect();
         match probe.fit_select(&train, &valid, &grid) {
             Ok(sel) => sel.model.lambda() / mean_diag(&ne),
             Err(_) => spec.ridge,
@@ -328,7 +341,13 @@ fn linear(
     if ne.rows() == 0 {
         return None;
     }
-    let model = LinearSpec { lookback: l, horizon, lambda: relative * mean_diag(&ne) }.fit(&slices).ok()?;
+    let model = LinearSpec {
+        lookback: l,
+        horizon,
+        lambda: relative * mean_diag(&ne),
+    }
+    .fit(&slices)
+    .ok()?;
     Some(
         scaled
             .iter()
