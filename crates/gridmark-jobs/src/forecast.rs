@@ -395,6 +395,20 @@ fn pooled_residuals(
     per_step
 }
 
+/// 80 % and 95 % half-widths per step, nested: a step whose 95 % width falls back to the pooled
+/// residuals could otherwise come out narrower than its own 80 % width.
+fn band_widths(pooled: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    let w80 = panel::conformal_half_widths(pooled, 0.8);
+    let w95 = panel::conformal_half_widths(pooled, 0.95)
+        .into_iter()
+        .zip(&w80)
+        .map(|(a, b)| a.max(*b))
+        .collect();
+    (w80, w95)
+}
+
+/// Share of the newer half of the origins' errors inside the 80 % (`level` 0.8) or 95 % band
+/// calibrated on the older half.
 fn coverage(
     bt: &[MethodBacktest],
     choice: &[usize],
@@ -407,10 +421,8 @@ fn coverage(
         return f64::NAN;
     }
     let half = k / 2;
-    let widths = panel::conformal_half_widths(
-        &pooled_residuals(bt, choice, scales, 0..half, horizon),
-        level,
-    );
+    let (w80, w95) = band_widths(&pooled_residuals(bt, choice, scales, 0..half, horizon));
+    let widths = if level > 0.9 { w95 } else { w80 };
     let (mut inside, mut n) = (0usize, 0usize);
     for (i, &c) in choice.iter().enumerate() {
         for o in half..k {
@@ -532,10 +544,7 @@ pub fn run(
             chosen_method[idx[j]] = bt[c].method;
         }
         let pooled = pooled_residuals(&bt, &choice, &lscales, 0..k, h);
-        let (w80, w95) = (
-            panel::conformal_half_widths(&pooled, 0.8),
-            panel::conformal_half_widths(&pooled, 0.95),
-        );
+        let (w80, w95) = band_widths(&pooled);
         for (j, &i) in idx.iter().enumerate() {
             widths[i] = (
                 w80.iter().map(|w| w * lscales[j]).collect(),

@@ -102,6 +102,7 @@ fn same_seed_same_bytes_and_every_table_is_filled() {
             "vee_edits",
             "vee_findings",
             "quality_daily",
+            "forecasts",
         ];
         if name != "meter_labels" && !derived.contains(&name) {
             assert!(t["rows"].as_u64().unwrap() > 0, "{name} is empty");

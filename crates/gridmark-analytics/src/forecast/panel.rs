@@ -264,8 +264,21 @@ pub fn forecast(
             }
             Mstl::decompose(h, &spec.periods).forecast(horizon)
         }),
-        Method::Linear => linear(spec, series, origin, horizon)
-            .unwrap_or_else(|| (0..series.len()).map(naive).collect()),
+        // A series too short for the look-back gets NaN from the shared model.
+        Method::Linear => match linear(spec, series, origin, horizon) {
+            Some(f) => f
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if f.iter().any(|v| v.is_nan()) {
+                        naive(i)
+                    } else {
+                        f
+                    }
+                })
+                .collect(),
+            None => (0..series.len()).map(naive).collect(),
+        },
         Method::Gbdt => gbdt_forecast(spec, panel, origin, horizon)
             .unwrap_or_else(|| (0..series.len()).map(naive).collect()),
     }
