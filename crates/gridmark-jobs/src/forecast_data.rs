@@ -4,7 +4,7 @@
 //! files), and writing what a peer tool needs to run the identical protocol.
 
 use crate::JobError;
-use crate::theft::{line_err, lines};
+use crate::theft::{line_err, open_with_columns};
 use gridmark_analytics::forecast::protocols::{DayAheadData, DayAheadTable};
 use gridmark_core::civil::{
     civil_from_days, days_from_civil, format_date, parse_date, parse_timestamp,
@@ -35,24 +35,11 @@ fn is_true(cell: &str) -> Option<bool> {
 /// Reads a half-hourly load file with columns `time_utc`, `Demand`, `Temperature`, `Date`
 /// (local day) and `Holiday` (True/False), in time order with no gaps.
 pub fn read_day_ahead(path: &Path) -> Result<DayAheadData, JobError> {
-    let mut it = lines(path)?;
-    let (_, header) = it
-        .next()
-        .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
-    let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let col = |n: &str| {
-        names.iter().position(|h| *h == n).ok_or_else(|| {
-            line_err(path, 1, format!("no `{n}` column (expected time_utc, Demand, Temperature, Date, Holiday as in vic_elec.csv)"))
-        })
-    };
-    let (time_c, load_c, temp_c, date_c, hol_c) = (
-        col("time_utc")?,
-        col("Demand")?,
-        col("Temperature")?,
-        col("Date")?,
-        col("Holiday")?,
-    );
+    let ([time_c, load_c, temp_c, date_c, hol_c], it) = open_with_columns(
+        path,
+        ["time_utc", "Demand", "Temperature", "Date", "Holiday"],
+        "expected time_utc, Demand, Temperature, Date, Holiday as in vic_elec.csv",
+    )?;
     let width = [time_c, load_c, temp_c, date_c, hol_c]
         .into_iter()
         .max()
@@ -222,27 +209,11 @@ pub struct Households {
 pub fn read_households(paths: &[&Path], min_days: usize) -> Result<Households, JobError> {
     let mut by_id: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
     for path in paths {
-        let mut it = lines(path)?;
-        let (_, header) = it
-            .next()
-            .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
-        let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
-        let names: Vec<&str> = header.split(',').map(str::trim).collect();
-        let col = |n: &str| {
-            names.iter().position(|h| *h == n).ok_or_else(|| {
-                line_err(
-                    path,
-                    1,
-                    format!("no `{n}` column (is this an LCL daily file?)"),
-                )
-            })
-        };
-        let (id_c, day_c, sum_c, count_c) = (
-            col("LCLid")?,
-            col("day")?,
-            col("energy_sum")?,
-            col("energy_count")?,
-        );
+        let ([id_c, day_c, sum_c, count_c], it) = open_with_columns(
+            path,
+            ["LCLid", "day", "energy_sum", "energy_count"],
+            "is this an LCL daily file?",
+        )?;
         let width = id_c.max(day_c).max(sum_c).max(count_c);
         for (n, line) in it {
             let line = line.map_err(|e| line_err(path, n, e.to_string()))?;

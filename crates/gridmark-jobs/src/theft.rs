@@ -38,6 +38,35 @@ pub(crate) fn lines(
         .map(|(i, l)| (i + 1, l)))
 }
 
+/// Opens a CSV, reads its header and finds the `wanted` columns; a missing one is reported with
+/// `hint` (the kind of file expected). Returns their indices and the lines after the header.
+pub(crate) fn open_with_columns<const N: usize>(
+    path: &Path,
+    wanted: [&str; N],
+    hint: &str,
+) -> Result<
+    (
+        [usize; N],
+        impl Iterator<Item = (usize, std::io::Result<String>)>,
+    ),
+    JobError,
+> {
+    let mut it = lines(path)?;
+    let (_, header) = it
+        .next()
+        .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
+    let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let mut cols = [0usize; N];
+    for (c, w) in cols.iter_mut().zip(wanted) {
+        *c = names
+            .iter()
+            .position(|h| *h == w)
+            .ok_or_else(|| line_err(path, 1, format!("no `{w}` column ({hint})")))?;
+    }
+    Ok((cols, it))
+}
+
 /// Reads an SGCC-layout CSV: `CONS_NO,FLAG,<date>…`, optionally with an `ATTACK` column after
 /// `FLAG`. Date columns may come in any order (the published SGCC file is not sorted); they
 /// are sorted here. Empty cells are missing days.
@@ -196,22 +225,11 @@ pub fn read_lcl_daily(paths: &[&Path], from: i64, to: i64) -> Result<DailyMatrix
     let n_days = (to - from + 1) as usize;
     let mut by_id: HashMap<String, Vec<f64>> = HashMap::new();
     for path in paths {
-        let mut it = lines(path)?;
-        let (_, header) = it
-            .next()
-            .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
-        let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
-        let names: Vec<&str> = header.split(',').map(str::trim).collect();
-        let col = |n: &str| {
-            names.iter().position(|h| *h == n).ok_or_else(|| {
-                line_err(
-                    path,
-                    1,
-                    format!("no `{n}` column (is this an LCL daily file?)"),
-                )
-            })
-        };
-        let (id_c, day_c, sum_c) = (col("LCLid")?, col("day")?, col("energy_sum")?);
+        let ([id_c, day_c, sum_c], it) = open_with_columns(
+            path,
+            ["LCLid", "day", "energy_sum"],
+            "is this an LCL daily file?",
+        )?;
         for (n, line) in it {
             let line = line.map_err(|e| line_err(path, n, e.to_string()))?;
             let cells: Vec<&str> = line.split(',').collect();

@@ -1,14 +1,11 @@
-//! `gridmark forecast eval` on a generated wide hourly file (the real ETTh1 figures are in
-//! docs/evaluation.md, measured in release).
+//! `gridmark forecast` through the command line: `run` and `backtest` on a small demo utility
+//! (coherent, nested intervals, better than naive over holiday weeks, clear errors) and `eval`
+//! on generated files in each protocol's layout. The real-data figures are in
+//! docs/evaluation.md, measured in release.
 
-use std::process::Command;
+mod common;
 
-fn gridmark(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gridmark"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{civil, date, fails, gridmark, ok};
 
 #[test]
 fn ett_protocol_on_a_daily_cycle_beats_repeating_the_last_value() {
@@ -76,24 +73,6 @@ fn bad_inputs_are_named() {
         "96,x",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--horizons 96,x"));
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = gridmark(args);
-    assert!(
-        out.status.success(),
-        "gridmark {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = gridmark(args);
-    assert!(!out.status.success(), "gridmark {args:?} should fail");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!err.contains("panicked"), "{err}");
-    err
 }
 
 #[test]
@@ -312,24 +291,6 @@ fn forecast_run_on_the_demo_is_coherent_with_intervals_and_close_to_what_happene
         holidays.to_str().unwrap(),
     ]);
     assert!(fails(&["--data", empty.to_str().unwrap(), "forecast", "run"]).contains("no readings"));
-}
-
-/// Days since 1970-01-01 → (y, m, d).
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn date(day: i64) -> String {
-    let (y, m, d) = civil(day);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 #[test]

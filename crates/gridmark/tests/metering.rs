@@ -3,35 +3,11 @@
 //! bill except the deliberately wrong ones, theft scoring ranks the thieves high, and bad input
 //! gets a clear error.
 
+mod common;
+
+use common::{civil, fails, gridmark, ok};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn gridmark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gridmark"))
-        .args(args)
-        .env_remove("GRIDMARK_DATA")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = gridmark(args);
-    assert!(
-        out.status.success(),
-        "gridmark {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = gridmark(args);
-    assert!(!out.status.success(), "gridmark {args:?} should fail");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
 
 /// Truth rows: (meter, customer, kind, start_ms).
 fn truth(dir: &Path) -> Vec<(String, String, String, i64)> {
@@ -353,18 +329,6 @@ fn lcl_file(path: &Path, households: usize, days: i64) {
         }
     }
     std::fs::write(path, s).unwrap();
-}
-
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[test]

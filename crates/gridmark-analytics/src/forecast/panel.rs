@@ -412,6 +412,9 @@ pub fn gbdt_features(
     Some(level)
 }
 
+/// Training rows whose target exceeds this multiple of the series' recent median are left out.
+const MAX_RELATIVE_TARGET: f64 = 10.0;
+
 /// The GBDT's feature names, in the order [`gbdt_features`] writes them.
 pub fn gbdt_feature_names(spec: &PanelSpec, covariates: &[&str]) -> Vec<String> {
     let mut names: Vec<String> = covariates.iter().map(|s| s.to_string()).collect();
@@ -470,9 +473,15 @@ pub fn gbdt_training_rows(
                 let Some(level) = gbdt_features(spec, panel.covariates, y, o, t, &mut row) else {
                     continue;
                 };
+                // A day ten times the series' recent median (a household back from holiday, a
+                // near-empty flat) would dominate the squared loss of every other series.
+                let target = y[t] / level;
+                if target > MAX_RELATIVE_TARGET {
+                    continue;
+                }
                 width = row.len();
                 x.extend_from_slice(&row);
-                yv.push(y[t] / level);
+                yv.push(target);
             }
         }
     }
