@@ -40,17 +40,11 @@ pub(crate) fn lines(
 
 /// Opens a CSV, reads its header and finds the `wanted` columns; a missing one is reported with
 /// `hint` (the kind of file expected). Returns their indices and the lines after the header.
-pub(crate) fn open_with_columns<const N: usize>(
-    path: &Path,
+pub(crate) fn open_with_columns<'a, const N: usize>(
+    path: &'a Path,
     wanted: [&str; N],
     hint: &str,
-) -> Result<
-    (
-        [usize; N],
-        impl Iterator<Item = (usize, std::io::Result<String>)>,
-    ),
-    JobError,
-> {
+) -> Result<([usize; N], NumberedLines<'a>), JobError> {
     let mut it = lines(path)?;
     let (_, header) = it
         .next()
@@ -64,8 +58,11 @@ pub(crate) fn open_with_columns<const N: usize>(
             .position(|h| *h == w)
             .ok_or_else(|| line_err(path, 1, format!("no `{w}` column ({hint})")))?;
     }
-    Ok((cols, it))
+    Ok((cols, Box::new(it)))
 }
+
+/// Lines of a text file with their 1-based numbers.
+pub(crate) type NumberedLines<'a> = Box<dyn Iterator<Item = (usize, std::io::Result<String>)> + 'a>;
 
 /// Reads an SGCC-layout CSV: `CONS_NO,FLAG,<date>…`, optionally with an `ATTACK` column after
 /// `FLAG`. Date columns may come in any order (the published SGCC file is not sorted); they
