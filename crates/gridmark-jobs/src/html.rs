@@ -148,6 +148,7 @@ fn line_svg(title: &str, x: &[String], series: &[(&str, Vec<f64>)]) -> String {
             esc(&x[i])
         );
     }
+    let mut legend_x = left + 8.0 * title.chars().count() as f64 + 24.0;
     for (k, (name, ys)) in series.iter().enumerate() {
         let color = COLORS[k % COLORS.len()];
         let mut d = String::new();
@@ -170,13 +171,14 @@ fn line_svg(title: &str, x: &[String], series: &[(&str, Vec<f64>)]) -> String {
             s,
             "<path d='{d}' fill='none' stroke='{color}' stroke-width='1.5'/>"
         );
+        // The legend runs along the title line, right of the title, so it never covers the
+        // latest values, which are what a reader looks at first.
         let _ = write!(
             s,
-            "<text x='{}' y='{}' font-size='12' fill='{color}'>■ {}</text>",
-            w - 220.0,
-            16 + 14 * k,
+            "<text x='{legend_x:.0}' y='16' font-size='12' fill='{color}'>■ {}</text>",
             esc(name)
         );
+        legend_x += 7.0 * (name.chars().count() as f64 + 3.0);
     }
     s.push_str("</svg>");
     s
