@@ -25,26 +25,12 @@ Usage: bench/forecast_peer.py day-ahead FILE | households FILE [--horizon 14]
 """
 import argparse, json, os, subprocess, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, "bench", ".venv")
-PY = os.path.join(VENV, "bin", "python")
-
-
-def sh(cmd, **kw):
-    print("+", " ".join(cmd), file=sys.stderr, flush=True)
-    return subprocess.run(cmd, check=True, **kw)
+from peer_venv import ensure_venv as _ensure_venv
 
 
 def ensure_venv():
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        return
-    if not os.path.exists(PY):
-        sh([sys.executable, "-m", "venv", VENV])
-    try:
-        sh([PY, "-c", "import numpy, pandas, sklearn, lightgbm, statsforecast"], stderr=subprocess.DEVNULL)
-    except subprocess.CalledProcessError:
-        sh([PY, "-m", "pip", "install", "-q", "numpy", "pandas", "scikit-learn", "lightgbm", "statsforecast"])
-    os.execv(PY, [PY, os.path.abspath(__file__)] + sys.argv[1:])
+    """Re-executes this script inside bench/.venv with the packages it needs."""
+    _ensure_venv(__file__, ["numpy", "pandas", "sklearn", "lightgbm", "statsforecast"], ["numpy", "pandas", "scikit-learn", "lightgbm", "statsforecast"])
 
 
 def day_ahead(path):

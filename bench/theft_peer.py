@@ -23,27 +23,12 @@ Usage: bench/theft_peer.py FILE.csv [--seed 42] [--folds 5]
 """
 import argparse, json, os, subprocess, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, "bench", ".venv")
-PY = os.path.join(VENV, "bin", "python")
-
-
-def sh(cmd, **kw):
-    print("+", " ".join(cmd), file=sys.stderr, flush=True)
-    return subprocess.run(cmd, check=True, **kw)
+from peer_venv import ensure_venv as _ensure_venv
 
 
 def ensure_venv():
     """Re-executes this script inside bench/.venv with the packages it needs."""
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        return
-    if not os.path.exists(PY):
-        sh([sys.executable, "-m", "venv", VENV])
-    try:
-        sh([PY, "-c", "import numpy, sklearn, lightgbm"], stderr=subprocess.DEVNULL)
-    except subprocess.CalledProcessError:
-        sh([PY, "-m", "pip", "install", "-q", "numpy", "scikit-learn", "lightgbm"])
-    os.execv(PY, [PY, os.path.abspath(__file__)] + sys.argv[1:])
+    _ensure_venv(__file__, ["numpy", "sklearn", "lightgbm"], ["numpy", "scikit-learn", "lightgbm"])
 
 
 def read_sgcc(path):
