@@ -32,6 +32,7 @@
 //! }
 //! ```
 
+pub mod classify;
 pub mod forecast;
 pub mod gbdt;
 pub mod linalg;

@@ -25,6 +25,7 @@ pub mod localtime;
 pub mod quality;
 pub mod query;
 pub mod suspects;
+pub mod tabular;
 pub mod theft;
 pub mod vee;
 

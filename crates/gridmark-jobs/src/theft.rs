@@ -61,6 +61,15 @@ pub(crate) fn open_with_columns<'a, const N: usize>(
     Ok((cols, Box::new(it)))
 }
 
+/// The first line of a text file (its CSV header).
+pub(crate) fn header_line(path: &Path) -> Result<String, JobError> {
+    let mut it = lines(path)?;
+    let (_, header) = it
+        .next()
+        .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
+    header.map_err(|e| line_err(path, 1, e.to_string()))
+}
+
 /// Lines of a text file with their 1-based numbers.
 pub(crate) type NumberedLines<'a> = Box<dyn Iterator<Item = (usize, std::io::Result<String>)> + 'a>;
 

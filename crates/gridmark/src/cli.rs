@@ -34,6 +34,9 @@ pub enum Command {
     /// Validation, estimation and editing of meter readings.
     #[command(subcommand)]
     Vee(VeeCommand),
+    /// Churn and arrears models on customer tables.
+    #[command(subcommand)]
+    Churn(ChurnCommand),
     /// Data-quality reports from the latest VEE run.
     #[command(subcommand)]
     Quality(QualityCommand),
@@ -234,6 +237,39 @@ pub enum ForecastCommand {
     /// Run an evaluation protocol on a file: ett (wide hourly), day-ahead (vic_elec layout),
     /// households (LCL daily files).
     Eval(ForecastEvalArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChurnCommand {
+    /// Stratified k-fold cross-validation of the gradient-boosted churn model on any customer
+    /// table: ROC-AUC, PR-AUC and lift in the top decile of out-of-fold scores.
+    Eval(ChurnEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChurnEvalArgs {
+    /// Customer table (CSV, one row per customer; numbers, dates, t/f flags and categories).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Labels in a separate CSV with the same id column (else --target is read from --input).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Id column.
+    #[arg(long, default_value = "id")]
+    pub id: String,
+    /// Label column (0/1 or true/false).
+    #[arg(long, default_value = "churn")]
+    pub target: String,
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Write every row's out-of-fold score (`id,label,score`).
+    #[arg(long, value_name = "FILE")]
+    pub scores_out: Option<PathBuf>,
+    /// Print `{"auc": …, "pr_auc": …, "lift_top10": …, …}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

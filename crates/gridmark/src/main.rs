@@ -1,5 +1,6 @@
 //! `gridmark`: the command line. Parsing and printing only; the libraries do the work.
 
+mod churn;
 mod cli;
 mod demo;
 mod forecast;
@@ -113,6 +114,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Lineloss(l) => metering::lineloss(&cli::data_dir(args.data.as_deref())?, l),
         cli::Command::Theft(t) => theft::run(args.data.as_deref(), t),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
+        cli::Command::Churn(cli::ChurnCommand::Eval(c)) => churn::eval(c),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
     }
 }
