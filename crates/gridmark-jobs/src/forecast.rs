@@ -558,11 +558,26 @@ pub fn run(
             for c in needed {
                 let m = bt[c].method;
                 progress(&format!("{}: forecasting with {}", level.name(), m.name()));
-                let f = panel::forecast(m, &spec, pnl, origin, h);
-                for (j, &cj) in choice.iter().enumerate() {
-                    if cj == c {
-                        chosen_forecasts[idx[j]] = f[j].clone();
-                    }
+                let members: Vec<usize> = (0..choice.len()).filter(|&j| choice[j] == c).collect();
+                // Per-series methods need only the series that chose them; the shared models
+                // (linear, GBDT) train on the whole level.
+                let forecasts = if matches!(m, Method::Linear | Method::Gbdt) {
+                    let mut all = panel::forecast(m, &spec, pnl, origin, h);
+                    members
+                        .iter()
+                        .map(|&j| std::mem::take(&mut all[j]))
+                        .collect()
+                } else {
+                    let subset: Vec<Vec<f64>> =
+                        members.iter().map(|&j| series[j].clone()).collect();
+                    let sub = Panel {
+                        series: &subset,
+                        covariates: Some(&hier.covariates),
+                    };
+                    panel::forecast(m, &spec, sub, origin, h)
+                };
+                for (&j, f) in members.iter().zip(forecasts) {
+                    chosen_forecasts[idx[j]] = f;
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! on like a number. Empty cells are missing (NaN), never zero.
 
 use crate::JobError;
-use crate::theft::{line_err, open_with_columns};
+use crate::theft::{line_err, read_header};
 use gridmark_core::civil::{days_from_civil, parse_date};
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,9 +75,14 @@ type NumberedRows = Vec<(usize, Vec<String>)>;
 
 /// Reads the header and every row of a CSV (no quoted fields).
 fn read_rows(path: &Path, id: &str) -> Result<(Vec<String>, NumberedRows), JobError> {
-    let ([_], it) = open_with_columns(path, [id], "the --id column")?;
-    let text = crate::theft::header_line(path)?;
-    let header: Vec<String> = text.split(',').map(|s| s.trim().to_string()).collect();
+    let (header, it) = read_header(path)?;
+    if !header.iter().any(|h| h == id) {
+        return Err(line_err(
+            path,
+            1,
+            format!("no `{id}` column (the --id column)"),
+        ));
+    }
     let mut rows = Vec::new();
     for (n, line) in it {
         let line = line.map_err(|e| line_err(path, n, e.to_string()))?;

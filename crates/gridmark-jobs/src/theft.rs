@@ -45,12 +45,7 @@ pub(crate) fn open_with_columns<'a, const N: usize>(
     wanted: [&str; N],
     hint: &str,
 ) -> Result<([usize; N], NumberedLines<'a>), JobError> {
-    let mut it = lines(path)?;
-    let (_, header) = it
-        .next()
-        .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
-    let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let (names, it) = read_header(path)?;
     let mut cols = [0usize; N];
     for (c, w) in cols.iter_mut().zip(wanted) {
         *c = names
@@ -58,16 +53,18 @@ pub(crate) fn open_with_columns<'a, const N: usize>(
             .position(|h| *h == w)
             .ok_or_else(|| line_err(path, 1, format!("no `{w}` column ({hint})")))?;
     }
-    Ok((cols, Box::new(it)))
+    Ok((cols, it))
 }
 
-/// The first line of a text file (its CSV header).
-pub(crate) fn header_line(path: &Path) -> Result<String, JobError> {
+/// Opens a CSV and reads its header: the trimmed column names and the lines after it.
+pub(crate) fn read_header(path: &Path) -> Result<(Vec<String>, NumberedLines<'_>), JobError> {
     let mut it = lines(path)?;
     let (_, header) = it
         .next()
         .ok_or_else(|| line_err(path, 1, "the file is empty"))?;
-    header.map_err(|e| line_err(path, 1, e.to_string()))
+    let header = header.map_err(|e| line_err(path, 1, e.to_string()))?;
+    let names = header.split(',').map(|s| s.trim().to_string()).collect();
+    Ok((names, Box::new(it)))
 }
 
 /// Lines of a text file with their 1-based numbers.

@@ -19,6 +19,7 @@
 //! and are not optimised, but are counted as parameters in the AICc, as `ets()` does. A missing
 //! value (NaN) leaves the states to run on the forecast, so gaps are bridged, not zero-filled.
 
+use super::mean_observed;
 use super::optim::nelder_mead;
 
 /// Trend component.
@@ -108,14 +109,6 @@ struct Start {
     trend: f64,
     seasonal: Vec<f64>,
     scale: f64,
-}
-
-fn mean_observed(y: &[f64]) -> Option<f64> {
-    let (s, n) = y
-        .iter()
-        .filter(|v| !v.is_nan())
-        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| s / n as f64)
 }
 
 fn start(y: &[f64], spec: &EtsSpec) -> Option<Start> {

@@ -147,6 +147,12 @@ impl LinearSpec {
         self.solve(&ne, self.lambda)
     }
 
+    /// [`fit`](Self::fit) on normal equations already built.
+    pub fn fit_normal_equations(&self, ne: &NormalEquations) -> Result<FittedLinear, FitError> {
+        self.check()?;
+        self.solve(ne, self.lambda)
+    }
+
     /// Fits once per λ in `grid` on `train` and keeps the λ with the lowest MSE over the windows
     /// of `validation`; `self.lambda` is ignored. Both sets are reduced to their normal equations
     /// once, so each extra grid value costs one d × d factorisation, not a pass over the data.
@@ -161,8 +167,27 @@ impl LinearSpec {
             ..*self
         }
         .check()?;
-        let train_ne = self.normal_equations(train);
-        let val_ne = self.normal_equations(validation);
+        self.select_lambda(
+            &self.normal_equations(train),
+            &self.normal_equations(validation),
+            grid,
+        )
+    }
+
+    /// [`fit_select`](Self::fit_select) on normal equations already built with
+    /// [`normal_equations`](Self::normal_equations), so a caller that needs them anyway does
+    /// not pass over the data twice.
+    pub fn select_lambda(
+        &self,
+        train_ne: &NormalEquations,
+        val_ne: &NormalEquations,
+        grid: &[f64],
+    ) -> Result<Selection, FitError> {
+        Self {
+            lambda: 0.0,
+            ..*self
+        }
+        .check()?;
         if grid.is_empty() || val_ne.rows() == 0 {
             return Err(FitError::NoValidation);
         }
@@ -174,7 +199,7 @@ impl LinearSpec {
             if !valid_lambda(lambda) {
                 return Err(FitError::InvalidSpec);
             }
-            let model = match self.solve(&train_ne, lambda) {
+            let model = match self.solve(train_ne, lambda) {
                 Ok(m) => m,
                 Err(e) => {
                     // A tiny λ may be numerically singular; larger grid values can still work.

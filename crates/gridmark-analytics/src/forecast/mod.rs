@@ -20,11 +20,11 @@ pub mod stl;
 
 pub use linear::{FitError, FittedLinear, LinearSpec, Score, Selection};
 
-/// Mean of the non-missing values, or `fallback` when there are none.
-pub(crate) fn mean_or(values: &[f64], fallback: f64) -> f64 {
+/// Mean of the non-missing (non-NaN) values; `None` when there are none.
+pub(crate) fn mean_observed(values: &[f64]) -> Option<f64> {
     let (s, n) = values
         .iter()
         .filter(|v| !v.is_nan())
         .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 { fallback } else { s / n as f64 }
+    (n > 0).then(|| s / n as f64)
 }

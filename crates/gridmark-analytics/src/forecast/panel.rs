@@ -19,6 +19,7 @@
 use super::errors::{ErrorSums, naive_scale};
 use super::ets::Ets;
 use super::linear::LinearSpec;
+use super::mean_observed;
 use super::stl::Mstl;
 use crate::gbdt::{self, Params};
 
@@ -179,14 +180,6 @@ fn seasonal_naive(y: &[f64], origin: usize, horizon: usize, season: usize) -> Ve
         .collect()
 }
 
-fn mean_observed(v: &[f64]) -> Option<f64> {
-    let (s, n) = v
-        .iter()
-        .filter(|x| !x.is_nan())
-        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
-    (n > 0).then(|| s / n as f64)
-}
-
 /// Median of the non-missing values: the level the GBDT's features are relative to, robust to
 /// a holiday or two in the last season.
 fn median_observed(v: &[f64]) -> Option<f64> {
@@ -339,14 +332,15 @@ fn linear(
         let d = ne.features();
         (0..d).map(|i| ne.xtx_upper().get(i, i)).sum::<f64>() / d as f64
     };
+    // One pass over the data per set: training part, held-out windows, everything.
     let relative = {
-        let ne = probe.normal_equations(&train);
+        let train_ne = probe.normal_equations(&train);
         let grid: Vec<f64> = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
             .iter()
-            .map(|r| r * mean_diag(&ne))
+            .map(|r| r * mean_diag(&train_ne))
             .collect();
-        match probe.fit_select(&train, &valid, &grid) {
-            Ok(sel) => sel.model.lambda() / mean_diag(&ne),
+        match probe.select_lambda(&train_ne, &probe.normal_equations(&valid), &grid) {
+            Ok(sel) => sel.model.lambda() / mean_diag(&train_ne),
             Err(_) => spec.ridge,
         }
     };
@@ -359,7 +353,7 @@ fn linear(
         horizon,
         lambda: relative * mean_diag(&ne),
     }
-    .fit(&slices)
+    .fit_normal_equations(&ne)
     .ok()?;
     Some(
         scaled

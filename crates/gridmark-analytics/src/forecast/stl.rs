@@ -123,7 +123,7 @@ pub fn stl(y: &[f64], period: usize, seasonal_window: usize) -> (Vec<f64>, Vec<f
             sub.clear();
             sub.extend(detrended.iter().skip(k).step_by(period).copied());
             let len = sub.len();
-            let fallback = super::mean_or(&sub, 0.0);
+            let fallback = super::mean_observed(&sub).unwrap_or(0.0);
             for j in 0..len + 2 {
                 let at = j as f64 - 1.0;
                 let v = loess_at(&sub, n_s, at).unwrap_or(fallback);
