@@ -67,6 +67,50 @@ pub fn cross_validate(
     })
 }
 
+/// Platt scaling: `p = 1 / (1 + exp(-(a·z + b)))` fitted by Newton's method on held-out raw
+/// scores `z` (log-odds) and their labels, with Platt's smoothed targets so a perfectly
+/// separated set does not push the slope to infinity. Returns `(a, b)`.
+pub fn platt(z: &[f64], y: &[bool]) -> (f64, f64) {
+    let pos = y.iter().filter(|&&l| l).count() as f64;
+    let neg = y.len() as f64 - pos;
+    let (t1, t0) = ((pos + 1.0) / (pos + 2.0), 1.0 / (neg + 2.0));
+    let (mut a, mut b) = (1.0, 0.0);
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        for (&zi, &yi) in z.iter().zip(y) {
+            let p = 1.0 / (1.0 + (-(a * zi + b)).exp());
+            let t = if yi { t1 } else { t0 };
+            let w = p * (1.0 - p);
+            ga += (p - t) * zi;
+            gb += p - t;
+            haa += w * zi * zi;
+            hab += w * zi;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-300 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() < 1e-10 && db.abs() < 1e-10 {
+            break;
+        }
+    }
+    (a, b)
+}
+
+/// Mean squared error of probabilities against 0/1 outcomes.
+pub fn brier(p: &[f64], y: &[bool]) -> f64 {
+    p.iter()
+        .zip(y)
+        .map(|(p, &l)| (p - f64::from(u8::from(l))).powi(2))
+        .sum::<f64>()
+        / p.len().max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +141,22 @@ mod tests {
         let noise: Vec<bool> = (0..n).map(|_| rng.uniform() < 0.3).collect();
         let cv = cross_validate(&x, 2, &noise, 5, 1, &params).unwrap();
         assert!((cv.auc - 0.5).abs() < 0.06, "{}", cv.auc);
+    }
+
+    #[test]
+    fn platt_recovers_a_known_calibration() {
+        // Outcomes drawn with p = sigmoid(2z − 1): the fit should find a ≈ 2, b ≈ −1.
+        let mut rng = crate::rng::Rng::new(4);
+        let z: Vec<f64> = (0..20_000).map(|_| rng.range(-3.0, 3.0)).collect();
+        let y: Vec<bool> = z
+            .iter()
+            .map(|&z| rng.uniform() < 1.0 / (1.0 + (-(2.0 * z - 1.0)).exp()))
+            .collect();
+        let (a, b) = platt(&z, &y);
+        assert!(
+            (a - 2.0).abs() < 0.1 && (b + 1.0).abs() < 0.1,
+            "a {a} b {b}"
+        );
+        assert!((brier(&[1.0, 0.0, 0.5], &[true, false, true]) - 0.25 / 3.0).abs() < 1e-12);
     }
 }

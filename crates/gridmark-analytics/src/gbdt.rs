@@ -119,6 +119,8 @@ pub enum GbdtError {
     ShapeMismatch,
     /// A parameter is out of its documented range.
     InvalidParams(&'static str),
+    /// A saved model could not be read.
+    Format(String),
 }
 
 impl fmt::Display for GbdtError {
@@ -128,6 +130,7 @@ impl fmt::Display for GbdtError {
             Self::NoRows => f.write_str("no training rows"),
             Self::ShapeMismatch => f.write_str("x does not hold y.len() rows of n_features"),
             Self::InvalidParams(what) => write!(f, "invalid parameter: {what}"),
+            Self::Format(what) => write!(f, "not a valid model: {what}"),
         }
     }
 }
@@ -369,6 +372,98 @@ impl Model {
             }
         }
         out
+    }
+
+    /// The model as text: a header line, then one line per tree node. Floats are written in
+    /// Rust's shortest round-trip form, so [`Model::from_text`] restores identical predictions.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = format!(
+            "gridmark-gbdt 1 features {} base {} trees {}\n",
+            self.n_features,
+            self.base_score,
+            self.trees.len()
+        );
+        for t in &self.trees {
+            let _ = writeln!(s, "tree {}", t.nodes.len());
+            for n in &t.nodes {
+                let _ = writeln!(
+                    s,
+                    "{} {} {} {} {} {} {} {}",
+                    u8::from(n.is_leaf),
+                    n.feature,
+                    n.threshold,
+                    u8::from(n.default_left),
+                    n.left,
+                    n.right,
+                    n.value,
+                    n.gain
+                );
+            }
+        }
+        s
+    }
+
+    /// Reads a model written by [`Model::to_text`]; says which line is wrong.
+    pub fn from_text(text: &str) -> Result<Model, GbdtError> {
+        let bad = |line: usize, what: &str| GbdtError::Format(format!("line {line}: {what}"));
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+        let (_, header) = lines.next().ok_or_else(|| bad(1, "empty model"))?;
+        let h: Vec<&str> = header.split_whitespace().collect();
+        if h.len() != 8 || h[0] != "gridmark-gbdt" || h[1] != "1" || h[2] != "features" {
+            return Err(bad(1, "not a gridmark-gbdt version 1 model"));
+        }
+        let n_features: usize = h[3].parse().map_err(|_| bad(1, "feature count"))?;
+        let base_score: f64 = h[5].parse().map_err(|_| bad(1, "base score"))?;
+        let n_trees: usize = h[7].parse().map_err(|_| bad(1, "tree count"))?;
+        let mut trees = Vec::with_capacity(n_trees.min(100_000));
+        for _ in 0..n_trees {
+            let (ln, line) = lines.next().ok_or_else(|| bad(0, "the file ends early"))?;
+            let count: usize = line
+                .strip_prefix("tree ")
+                .and_then(|c| c.trim().parse().ok())
+                .filter(|&c| c > 0)
+                .ok_or_else(|| bad(ln, "expected `tree <nodes>`"))?;
+            let mut nodes = Vec::with_capacity(count.min(1 << 20));
+            for at in 0..count {
+                let (ln, line) = lines.next().ok_or_else(|| bad(0, "the file ends early"))?;
+                let f: Vec<&str> = line.split_whitespace().collect();
+                if f.len() != 8 {
+                    return Err(bad(ln, "a node needs 8 fields"));
+                }
+                let num = |i: usize| f[i].parse::<f64>().map_err(|_| bad(ln, "not a number"));
+                let idx = |i: usize| f[i].parse::<u32>().map_err(|_| bad(ln, "not an index"));
+                let node = Node {
+                    is_leaf: f[0] == "1",
+                    feature: idx(1)?,
+                    threshold: num(2)?,
+                    bin: 0,
+                    default_left: f[3] == "1",
+                    left: idx(4)?,
+                    right: idx(5)?,
+                    value: num(6)?,
+                    gain: num(7)?,
+                };
+                // Children come after their parent, so a file cannot make a loop.
+                let inside = |c: u32| (c as usize) < count && c as usize > at;
+                if !node.is_leaf
+                    && ((node.feature as usize) >= n_features
+                        || !inside(node.left)
+                        || !inside(node.right))
+                {
+                    return Err(bad(ln, "a split points outside the tree or the features"));
+                }
+                nodes.push(node);
+            }
+            trees.push(Tree { nodes });
+        }
+        Ok(Model {
+            n_features,
+            base_score,
+            trees,
+            threads: 2,
+            validation_logloss: Vec::new(),
+        })
     }
 
     /// Total split gain per feature: a global importance measure.
@@ -1008,6 +1103,29 @@ mod tests {
         // The noise feature should carry little of the gain.
         let imp = model.feature_importance_gain();
         assert!(imp[2] < 0.1 * (imp[0] + imp[1]), "{imp:?}");
+    }
+
+    #[test]
+    fn text_round_trip_keeps_every_prediction() {
+        let (x, y) = xor_data(1_000, 3);
+        let model = fit(&x, 3, &y, &Params::default()).unwrap();
+        let back = Model::from_text(&model.to_text()).unwrap();
+        assert_eq!(back.predict_many_raw(&x), model.predict_many_raw(&x));
+        assert_eq!(back.contributions(&x[..3]), model.contributions(&x[..3]));
+        // A damaged file names its line instead of looping or panicking.
+        let mut text = model.to_text();
+        text = text.replacen("tree ", "tree x", 1);
+        let err = Model::from_text(&text).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        let looped = "gridmark-gbdt 1 features 1 base 0 trees 1\ntree 3\n0 0 0.5 1 0 2 0 0\n1 0 0 1 0 0 1 0\n1 0 0 1 0 0 2 0\n";
+        assert!(Model::from_text(looped).is_err());
+        let truncated: String = model
+            .to_text()
+            .lines()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(Model::from_text(&truncated).is_err());
     }
 
     #[test]

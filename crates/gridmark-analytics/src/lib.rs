@@ -8,6 +8,8 @@
 //!   closed form, with λ chosen on held-out windows.
 //! * [`forecast::ett`]: the Informer/Autoformer/DLinear/PatchTST protocol on hourly ETT data,
 //!   returning test MSE/MAE per horizon on the standardised scale.
+//! * [`cluster`]: k-means (greedy k-means++, restarts, Hamerly's bounds), silhouette and the
+//!   adjusted Rand index.
 //! * [`gbdt`]: histogram-based gradient-boosted trees for binary classification (LightGBM
 //!   style), with missing-value directions and per-prediction feature contributions.
 //! * [`metrics`]: ranking metrics for detectors (ROC-AUC, average precision, precision and
@@ -33,6 +35,7 @@
 //! ```
 
 pub mod classify;
+pub mod cluster;
 pub mod forecast;
 pub mod gbdt;
 pub mod linalg;

@@ -504,6 +504,231 @@ const VEE_FINDINGS: &[ColumnDef] = &[
     col("detail", Utf8, true, "what was seen"),
 ];
 
+const SEGMENTS: &[ColumnDef] = &[
+    col(
+        "customer_id",
+        Utf8,
+        false,
+        "customer (or meter, when it has no customer)",
+    ),
+    col(
+        "run_id",
+        Utf8,
+        false,
+        "the segmentation run (UTC start time)",
+    ),
+    col("segment", Int64, false, "segment number, 0 = the largest"),
+    col(
+        "segment_name",
+        Utf8,
+        false,
+        "the segment described in words",
+    ),
+    col(
+        "distance",
+        Float64,
+        false,
+        "distance to the segment centre in standard deviations (how typical the member is)",
+    ),
+    col(
+        "mean_daily_kwh",
+        Float64,
+        false,
+        "mean daily kWh over the days used",
+    ),
+];
+
+const CUSTOMER_PROFILES: &[ColumnDef] = &[
+    col("customer_id", Utf8, false, "customer"),
+    col("run_id", Utf8, false, "the profile build (UTC start time)"),
+    col(
+        "customer_class",
+        Utf8,
+        true,
+        "residential | commercial | industrial",
+    ),
+    col("region", Utf8, true, "region"),
+    col("tenure_days", Int64, true, "days since the account opened"),
+    col(
+        "mean_daily_kwh",
+        Float64,
+        true,
+        "mean daily kWh over the data",
+    ),
+    col(
+        "consumption_level",
+        Utf8,
+        true,
+        "low | medium | high: tercile within the class",
+    ),
+    col(
+        "trend_pct",
+        Float64,
+        true,
+        "last 90 days ÷ the 90 before, against the class median of the same ratio, %",
+    ),
+    col(
+        "peak_block",
+        Utf8,
+        true,
+        "working-day 3-hour block with the most energy",
+    ),
+    col(
+        "peak_valley_ratio",
+        Float64,
+        true,
+        "peak block ÷ lowest block, working days",
+    ),
+    col(
+        "load_factor",
+        Float64,
+        true,
+        "mean ÷ peak 3-hour block, working days",
+    ),
+    col(
+        "rest_day_ratio",
+        Float64,
+        true,
+        "rest-day ÷ working-day energy",
+    ),
+    col(
+        "summer_ratio",
+        Float64,
+        true,
+        "June–September daily energy ÷ the mean",
+    ),
+    col(
+        "winter_ratio",
+        Float64,
+        true,
+        "December–February daily energy ÷ the mean",
+    ),
+    col(
+        "cooling_pct_per_c",
+        Float64,
+        true,
+        "% more energy per degree above 22 °C",
+    ),
+    col(
+        "heating_pct_per_c",
+        Float64,
+        true,
+        "% more energy per degree below 15 °C",
+    ),
+    col(
+        "late_share",
+        Float64,
+        true,
+        "share of bills due in 12 months paid late",
+    ),
+    col(
+        "mean_days_late",
+        Float64,
+        true,
+        "mean days late over those bills",
+    ),
+    col(
+        "outstanding_yuan",
+        Float64,
+        false,
+        "amount due and unpaid, yuan",
+    ),
+    col(
+        "punctuality",
+        Utf8,
+        false,
+        "punctual | sometimes late | often late | in arrears | no bills yet",
+    ),
+    col(
+        "complaints_12m",
+        Int64,
+        false,
+        "complaints in the last 12 months",
+    ),
+    col(
+        "complaint_sentiment",
+        Float64,
+        true,
+        "mean sentiment of the complaints' text (text analytics)",
+    ),
+    col(
+        "preferred_channel",
+        Utf8,
+        true,
+        "most used contact channel, 12 months",
+    ),
+    col(
+        "digital_share",
+        Float64,
+        true,
+        "share of contacts through app, web or WeChat",
+    ),
+    col(
+        "segment",
+        Int64,
+        true,
+        "load-shape segment (`gridmark segment run`)",
+    ),
+    col("segment_name", Utf8, true, "the segment in words"),
+    col(
+        "revenue_12m_yuan",
+        Float64,
+        false,
+        "billed in the last 12 months, yuan",
+    ),
+    col(
+        "value_tier",
+        Utf8,
+        false,
+        "at-risk | high-value | growth | low-value | stable (docs/customers.md)",
+    ),
+    col(
+        "churn_probability",
+        Float64,
+        true,
+        "from `gridmark risk-model score churn`",
+    ),
+    col(
+        "arrears_probability",
+        Float64,
+        true,
+        "from `gridmark risk-model score arrears`",
+    ),
+    col("tags", Utf8, false, "the profile's tags, comma-separated"),
+];
+
+const RISK_SCORES: &[ColumnDef] = &[
+    col("customer_id", Utf8, false, "customer"),
+    col("model", Utf8, false, "churn | arrears"),
+    col("run_id", Utf8, false, "the scoring run (UTC start time)"),
+    col("as_of", Date, false, "features from data before this day"),
+    col(
+        "horizon_days",
+        Int64,
+        false,
+        "the risk is for this many days from as_of",
+    ),
+    col(
+        "probability",
+        Float64,
+        false,
+        "calibrated probability of the event in the horizon",
+    ),
+    col("rank", Int64, false, "1 = highest risk"),
+    col(
+        "band",
+        Utf8,
+        false,
+        "high (top 5 %) | medium (next 15 %) | low",
+    ),
+    col(
+        "reasons",
+        Utf8,
+        true,
+        "the three features that raise the risk most, with values and log-odds contributions",
+    ),
+];
+
 const FORECASTS: &[ColumnDef] = &[
     col("run_id", Utf8, false, "the forecast run (UTC start time)"),
     col("level", Utf8, false, "total | region | area | customer"),
@@ -814,6 +1039,33 @@ pub static TABLES: &[TableDef] = &[
         [],
         "daily consumption forecasts with intervals per hierarchy node (`gridmark forecast run`); kept for every run"
     ),
+    table!(
+        "segments",
+        Records,
+        SEGMENTS,
+        ["customer_id"],
+        Partitioning::None,
+        [],
+        "each customer's load-shape segment from the latest `gridmark segment run`"
+    ),
+    table!(
+        "customer_profiles",
+        Records,
+        CUSTOMER_PROFILES,
+        ["customer_id"],
+        Partitioning::None,
+        [],
+        "each customer's profile (客户画像) from the latest `gridmark profile build`"
+    ),
+    table!(
+        "risk_scores",
+        Records,
+        RISK_SCORES,
+        ["model", "customer_id"],
+        Partitioning::None,
+        [],
+        "churn and arrears probabilities with reasons from the latest `gridmark risk-model score`"
+    ),
 ];
 
 /// Tables written by gridmark's own jobs (VEE, …) rather than imported or generated.
@@ -824,6 +1076,9 @@ pub const DERIVED: &[&str] = &[
     "vee_findings",
     "quality_daily",
     "forecasts",
+    "segments",
+    "risk_scores",
+    "customer_profiles",
 ];
 
 /// Looks a table up by name.

@@ -308,7 +308,7 @@ fn tariff_book(q: &Query) -> Result<TariffBook, JobError> {
     TariffBook::new(rows).map_err(|e| JobError::invalid("tariffs", e.to_string()))
 }
 
-fn holidays(q: &Query) -> Result<HolidayCalendar, JobError> {
+pub(crate) fn holidays(q: &Query) -> Result<HolidayCalendar, JobError> {
     let (mut holidays, mut swaps) = (Vec::new(), Vec::new());
     for b in q.collect("SELECT day, kind FROM holidays")? {
         for (d, k) in dates(&b, "day")?.into_iter().zip(strings(&b, "kind")?) {

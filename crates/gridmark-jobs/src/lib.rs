@@ -11,6 +11,9 @@
 //! * [`lineloss`]: transformer-area line loss per day or month, flags and explaining meters.
 //! * [`daily`]: every meter's daily energy on one day axis and each area's balance.
 //! * [`theft`]: SGCC-layout files, LCL daily years, attack injection and k-fold evaluation.
+//! * [`profile`]: every customer's profile of figures and tags, `customer_profiles`.
+//! * [`segment`]: load-shape features, k-means segments described in words, `segments`.
+//! * [`risk`]: churn and arrears models as of a day, calibrated, with reasons; `risk_scores`.
 //! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
 pub mod billing;
@@ -22,8 +25,11 @@ pub mod html;
 pub mod intraday;
 pub mod lineloss;
 pub mod localtime;
+pub mod profile;
 pub mod quality;
 pub mod query;
+pub mod risk;
+pub mod segment;
 pub mod suspects;
 pub mod tabular;
 pub mod theft;

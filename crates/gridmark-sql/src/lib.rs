@@ -15,7 +15,7 @@
 mod output;
 mod views;
 
-pub use output::{OutputFormat, write_stream};
+pub use output::{OutputFormat, batch_to_json_rows, write_stream};
 pub use views::VIEWS;
 
 use datafusion::datasource::MemTable;

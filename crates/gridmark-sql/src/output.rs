@@ -64,6 +64,30 @@ fn json_value(col: &ArrayRef, fmt: &ArrayFormatter, row: usize) -> serde_json::V
     }
 }
 
+/// Each row of a batch as a JSON object in column order (numbers as numbers, nulls as null,
+/// dates and times as text).
+pub fn batch_to_json_rows(
+    batch: &RecordBatch,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, SqlError> {
+    let opts = FormatOptions::default().with_null("");
+    let fmts = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+        .collect::<Result<Vec<_>, _>>()?;
+    let schema = batch.schema();
+    Ok((0..batch.num_rows())
+        .map(|r| {
+            schema
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.name().clone(), json_value(batch.column(i), &fmts[i], r)))
+                .collect()
+        })
+        .collect())
+}
+
 struct TextSink<'a> {
     out: Box<dyn Write + 'a>,
     format: OutputFormat,

@@ -104,8 +104,39 @@ pub struct DemoUtility {
     pub config: DemoConfig,
     pub tables: Vec<Rows>,
     pub truth: Vec<TruthEvent>,
+    /// What the generator planted in each customer (not in any table).
+    pub customer_truth: Vec<CustomerTruth>,
     /// Human-readable lines: what was built.
     pub summary: Vec<(String, String)>,
+}
+
+/// The hidden nature of one demo customer, for evaluating segmentation and risk models.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerTruth {
+    pub customer_id: String,
+    pub class: &'static str,
+    /// Load-shape family: residential, office, retail, shift1, shift2 or shift3.
+    pub archetype: String,
+    /// prompt, late or non_payer.
+    pub pay_habit: &'static str,
+    /// Closes the account during the period.
+    pub churner: bool,
+}
+
+/// Writes the customer truth as CSV text (header + rows).
+pub fn customer_truth_csv(rows: &[CustomerTruth]) -> String {
+    let mut out = String::from("customer_id,class,archetype,pay_habit,churner\n");
+    for t in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            t.customer_id,
+            t.class,
+            t.archetype,
+            t.pay_habit,
+            u8::from(t.churner)
+        ));
+    }
+    out
 }
 
 impl DemoUtility {
@@ -365,6 +396,7 @@ pub(crate) fn generate_with_stats(
             config: config.clone(),
             tables: all,
             truth,
+            customer_truth: geo.customers.iter().map(customer_truth).collect(),
             summary,
         },
         stats,
@@ -657,6 +689,26 @@ fn summarize(
         ),
     ));
     s
+}
+
+fn customer_truth(c: &geography::Customer) -> CustomerTruth {
+    use geography::{PayHabit, Shape};
+    CustomerTruth {
+        customer_id: c.id.clone(),
+        class: c.class.as_str(),
+        archetype: match c.shape {
+            Shape::Residential => "residential".to_string(),
+            Shape::Office => "office".to_string(),
+            Shape::Retail => "retail".to_string(),
+            Shape::Shift(n) => format!("shift{n}"),
+        },
+        pay_habit: match c.pay {
+            PayHabit::Prompt => "prompt",
+            PayHabit::Late => "late",
+            PayHabit::NonPayer => "non_payer",
+        },
+        churner: c.close_day.is_some(),
+    }
 }
 
 /// Writes the truth as CSV text (header + rows) for evaluation files.

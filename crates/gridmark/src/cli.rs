@@ -37,6 +37,15 @@ pub enum Command {
     /// Churn and arrears models on customer tables.
     #[command(subcommand)]
     Churn(ChurnCommand),
+    /// Customer profiles (客户画像): build them for everyone, show one.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Churn and arrears risk models on the lake: train (cross-validated, calibrated) and score.
+    #[command(subcommand, name = "risk-model")]
+    RiskModel(RiskModelCommand),
+    /// Customer segmentation by load shape (k-means), on the lake or on LCL-style daily files.
+    #[command(subcommand)]
+    Segment(SegmentCommand),
     /// Data-quality reports from the latest VEE run.
     #[command(subcommand)]
     Quality(QualityCommand),
@@ -237,6 +246,166 @@ pub enum ForecastCommand {
     /// Run an evaluation protocol on a file: ett (wide hourly), day-ahead (vic_elec layout),
     /// households (LCL daily files).
     Eval(ForecastEvalArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Compute every active customer's profile and store `customer_profiles`.
+    Build(ProfileBuildArgs),
+    /// Show one customer's profile.
+    Show(ProfileShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileBuildArgs {
+    /// Every profile (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print a summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileShowArgs {
+    /// Customer id.
+    pub customer: String,
+    /// Print the profile as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RiskModelCommand {
+    /// Build features as of a past day, learn what happened next, cross-validate, calibrate and
+    /// save the model in the lake's models/ directory.
+    Train(RiskTrainArgs),
+    /// Score every active customer with the saved model; stores `risk_scores` with reasons.
+    Score(RiskScoreArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RiskTargetArg {
+    /// The account closes within the horizon.
+    Churn,
+    /// A bill due within the horizon is not paid within 10 days of its due date.
+    Arrears,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskTrainArgs {
+    #[arg(value_enum)]
+    pub target: RiskTargetArg,
+    /// Days ahead the risk is for.
+    #[arg(long, default_value_t = 90)]
+    pub horizon: i64,
+    /// Feature day (YYYY-MM-DD); default the last day with a whole horizon of outcomes.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Write each training customer's out-of-fold probability (`id,label,score`).
+    #[arg(long, value_name = "FILE")]
+    pub scores_out: Option<PathBuf>,
+    /// Also check the held-out scores against known outcomes: a CSV with `customer_id` and
+    /// --truth-col; rows whose value is in --positive are positives.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    #[arg(long, default_value = "pay_habit")]
+    pub truth_col: String,
+    /// Comma-separated values of --truth-col that count as positive.
+    #[arg(long, default_value = "late,non_payer")]
+    pub positive: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskScoreArgs {
+    #[arg(value_enum)]
+    pub target: RiskTargetArg,
+    /// Score as of this day (default the day after the data ends).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Customers shown on the terminal.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Every scored customer (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the scores as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentCommand {
+    /// Segment the lake's customers on their load shapes and store the `segments` table.
+    Run(SegmentRunArgs),
+    /// Segment households of LCL daily files (`LCLid,day,energy_sum,…`): the evaluation run,
+    /// with inertia, silhouette, stability and the feature matrix for a side-by-side peer.
+    Eval(SegmentEvalArgs),
+}
+
+/// How many segments, shared by `segment run` and `segment eval`.
+#[derive(Debug, Args)]
+pub struct SegmentKArgs {
+    /// Number of segments, or `auto` to choose 2–10 by silhouette.
+    #[arg(long, default_value = "auto")]
+    pub k: String,
+    /// Largest k tried with `--k auto`.
+    #[arg(long, default_value_t = 10)]
+    pub max_k: usize,
+    /// k-means++ restarts; the best by inertia is kept.
+    #[arg(long, default_value_t = 10)]
+    pub restarts: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Compare the segments with known groups: a CSV with `customer_id` (or `id`) and the
+    /// column named by --truth-col; prints the adjusted Rand index.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    #[arg(long, default_value = "archetype")]
+    pub truth_col: String,
+    /// Write the feature matrix that was clustered (`id,<features>`), for other tools.
+    #[arg(long, value_name = "FILE")]
+    pub features_out: Option<PathBuf>,
+    /// Write each customer's segment (`id,segment`).
+    #[arg(long, value_name = "FILE")]
+    pub labels_out: Option<PathBuf>,
+    /// Write an HTML page with each segment's typical profile.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentRunArgs {
+    #[command(flatten)]
+    pub k: SegmentKArgs,
+    /// Customers with fewer whole days of readings are left out.
+    #[arg(long, default_value_t = 28)]
+    pub min_days: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentEvalArgs {
+    /// LCL daily files (block_*.csv.gz).
+    #[arg(long, num_args = 1.., required = true)]
+    pub input: Vec<PathBuf>,
+    /// Calendar year whose complete days are used.
+    #[arg(long, default_value_t = 2013)]
+    pub year: i32,
+    /// Households with fewer complete days in the year are left out.
+    #[arg(long, default_value_t = 300)]
+    pub min_days: usize,
+    #[command(flatten)]
+    pub k: SegmentKArgs,
 }
 
 #[derive(Debug, Subcommand)]

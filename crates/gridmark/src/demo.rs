@@ -158,6 +158,10 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
         truth_dir.join("anomalies.csv"),
         gridmark_testkit::truth_csv(&util.truth),
     )?;
+    std::fs::write(
+        truth_dir.join("customers.csv"),
+        gridmark_testkit::customer_truth_csv(&util.customer_truth),
+    )?;
     progress.clear();
     let secs = started.elapsed().as_secs_f64();
     if args.json {
@@ -192,6 +196,11 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
         "truth of {} injected anomalies (for evaluation, not in the lake): {}",
         util.truth.len(),
         truth_dir.join("anomalies.csv").display()
+    )?;
+    writeln!(
+        out,
+        "planted customer archetypes, payment habits and churners: {}",
+        truth_dir.join("customers.csv").display()
     )?;
     writeln!(
         out,

@@ -6,7 +6,10 @@ mod demo;
 mod forecast;
 mod import;
 mod metering;
+mod profile;
 mod progress;
+mod risk;
+mod segment;
 mod sql;
 mod tables;
 mod theft;
@@ -115,6 +118,9 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Theft(t) => theft::run(args.data.as_deref(), t),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Churn(cli::ChurnCommand::Eval(c)) => churn::eval(c),
+        cli::Command::Segment(s) => segment::run(args.data.as_deref(), s),
+        cli::Command::RiskModel(r) => risk::run(args.data.as_deref(), r),
+        cli::Command::Profile(p) => profile::run(args.data.as_deref(), p),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
     }
 }
