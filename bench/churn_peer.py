@@ -6,14 +6,19 @@ frequency-rank codes, empty cells missing), 5-fold stratified CV with scikit-lea
 StratifiedKFold(shuffle=True, random_state=seed) (the same protocol; not the identical fold
 assignment), metrics on the out-of-fold scores.
 
+With --date-gaps it adds, like gridmark's default, the gap in days between every pair of date
+columns; with --folds FILE (gridmark's `churn eval --folds-out`) it uses gridmark's very fold
+assignment instead of its own StratifiedKFold.
+
 Usage: bench/churn_peer.py FEATURES.csv LABELS.csv [--id id] [--target churn] [--seed 42]
+       [--date-gaps] [--folds FOLDS.csv]
 """
 import argparse, json, sys, time
 
 from peer_venv import ensure_venv
 
 
-def read(features, labels, id_col, target):
+def read(features, labels, id_col, target, date_gaps=False):
     import numpy as np
     import pandas as pd
 
@@ -23,6 +28,7 @@ def read(features, labels, id_col, target):
     df = df[df[target] != ""]
     y = df[target].isin(["1", "1.0", "t", "true", "True", "yes"]).to_numpy()
     cols = {}
+    dates = []
     for c in df.columns:
         if c in (id_col, target):
             continue
@@ -38,6 +44,7 @@ def read(features, labels, id_col, target):
             full = pd.to_datetime(s.replace("", None), format="%d/%m/%Y", errors="coerce")
             full = full.fillna(pd.to_datetime(s.replace("", None), format="%Y-%m-%d", errors="coerce"))
             cols[c] = (full - pd.Timestamp("1970-01-01")).dt.days.astype(float)
+            dates.append(c)
             continue
         if present.isin(["t", "f", "true", "false", "True", "False"]).all():
             cols[c] = s.map({"t": 1.0, "true": 1.0, "True": 1.0, "f": 0.0, "false": 0.0, "False": 0.0})
@@ -46,8 +53,12 @@ def read(features, labels, id_col, target):
         order = sorted(order.items(), key=lambda kv: (-kv[1], kv[0]))
         code = {k: float(i) for i, (k, _) in enumerate(order)}
         cols[c] = s.map(code)
+    if date_gaps:
+        for i, a in enumerate(dates):
+            for b in dates[i + 1:]:
+                cols[f"{a}-{b}"] = cols[a] - cols[b]
     X = pd.DataFrame(cols).to_numpy(dtype=float)
-    return X, y
+    return X, y, df[id_col].to_numpy()
 
 
 def main():
@@ -67,9 +78,21 @@ def main():
     ap.add_argument("--id", default="id")
     ap.add_argument("--target", default="churn")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--date-gaps", action="store_true")
+    ap.add_argument("--folds")
     a = ap.parse_args()
-    X, y = read(a.features, a.labels, a.id, a.target)
-    out = {"rows": int(len(y)), "positives": int(y.sum()), "features": int(X.shape[1])}
+    X, y, ids = read(a.features, a.labels, a.id, a.target, a.date_gaps)
+    if a.folds:
+        import pandas as pd
+
+        fold = pd.read_csv(a.folds, dtype={"id": str}).set_index("id")["fold"].reindex(ids).to_numpy()
+        if np.isnan(fold.astype(float)).any():
+            sys.exit(f"{a.folds}: some rows have no fold")
+        splits = [(np.where(fold != f)[0], np.where(fold == f)[0]) for f in sorted(set(fold))]
+    else:
+        splits = list(StratifiedKFold(5, shuffle=True, random_state=a.seed).split(X, y))
+    out = {"rows": int(len(y)), "positives": int(y.sum()), "features": int(X.shape[1]),
+           "folds": "gridmark's" if a.folds else "StratifiedKFold(5, shuffle, seed)", "date_gaps": a.date_gaps}
     models = {
         "lightgbm-default": lambda: lgb.LGBMClassifier(verbose=-1),
         "lightgbm-500": lambda: lgb.LGBMClassifier(n_estimators=500, verbose=-1),
@@ -78,7 +101,7 @@ def main():
     for name, make in models.items():
         t0 = time.perf_counter()
         oof = np.zeros(len(y))
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=a.seed).split(X, y):
+        for tr, te in splits:
             m = make()
             m.fit(X[tr], y[tr])
             oof[te] = m.predict_proba(X[te])[:, 1]

@@ -191,13 +191,17 @@ fn greedy_plus_plus(x: &[f64], n: usize, d: usize, k: usize, rng: &mut Rng) -> V
     let mut closest: Vec<f64> = (0..n).map(|i| sq_dist(row(i), row(first))).collect();
     let mut potential: f64 = closest.iter().sum();
     let mut cumulative = vec![0.0; n];
+    // Two buffers swapped between trials, so no candidate allocates a fresh n-vector.
+    let mut trial = vec![0.0; n];
+    let mut best = vec![0.0; n];
     for _ in 1..k {
         let mut acc = 0.0;
         for (c, v) in cumulative.iter_mut().zip(&closest) {
             acc += v;
             *c = acc;
         }
-        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        let mut best_pot = f64::INFINITY;
+        let mut best_candidate = 0;
         for _ in 0..trials {
             let candidate = if potential > 0.0 {
                 let r = rng.uniform() * potential;
@@ -205,18 +209,21 @@ fn greedy_plus_plus(x: &[f64], n: usize, d: usize, k: usize, rng: &mut Rng) -> V
             } else {
                 rng.below(n)
             };
-            let dists: Vec<f64> = (0..n)
-                .map(|i| closest[i].min(sq_dist(row(i), row(candidate))))
-                .collect();
-            let pot: f64 = dists.iter().sum();
-            if best.as_ref().is_none_or(|b| pot < b.0) {
-                best = Some((pot, candidate, dists));
+            let c = row(candidate);
+            let mut pot = 0.0;
+            for (i, (t, &old)) in trial.iter_mut().zip(&closest).enumerate() {
+                *t = old.min(sq_dist(row(i), c));
+                pot += *t;
+            }
+            if pot < best_pot {
+                best_pot = pot;
+                best_candidate = candidate;
+                std::mem::swap(&mut trial, &mut best);
             }
         }
-        let (pot, candidate, dists) = best.expect("at least two trials");
-        centroids.extend_from_slice(row(candidate));
-        closest = dists;
-        potential = pot;
+        centroids.extend_from_slice(row(best_candidate));
+        std::mem::swap(&mut closest, &mut best);
+        potential = best_pot;
     }
     centroids
 }
@@ -338,19 +345,20 @@ fn hamerly(
             break;
         }
     }
-    // Final assignment and inertia against the final centroids.
-    let mut inertia = 0.0;
-    for (i, label) in labels.iter_mut().enumerate() {
-        let (j, dist) = nearest(row(i), &centroids, d);
-        *label = j;
-        inertia += dist;
-    }
+    // The assignment step ran after the last move, so every label is already its point's
+    // nearest centroid (the bounds guarantee it); only the inertia is left to sum.
+    let inertia = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &j)| sq_dist(row(i), &centroids[j * d..(j + 1) * d]))
+        .sum();
     (centroids, labels, inertia, iterations)
 }
 
 /// Mean silhouette width of a partition, in [-1, 1]. With `sample` set and more points than
-/// that, it is computed on a seeded random sample of that many points (against all points), as
-/// scikit-learn's `silhouette_score(sample_size=…)` does; singletons count 0.
+/// that, it is computed on a seeded random sample of that many points only (distances among
+/// the sample), as scikit-learn's `silhouette_score(sample_size=…)` does, so it stays
+/// quadratic in the sample, not in n. Singletons count 0.
 pub fn silhouette(
     x: &[f64],
     n: usize,
@@ -359,25 +367,25 @@ pub fn silhouette(
     sample: Option<usize>,
     seed: u64,
 ) -> f64 {
-    let k = labels.iter().copied().max().map_or(0, |m| m + 1);
-    if k < 2 || n < 2 {
-        return 0.0;
-    }
-    let mut size = vec![0usize; k];
-    for &l in labels {
-        size[l] += 1;
-    }
     let mut idx: Vec<usize> = (0..n).collect();
     if let Some(s) = sample.filter(|&s| s < n) {
         Rng::new(seed).shuffle(&mut idx);
         idx.truncate(s);
+    }
+    let k = idx.iter().map(|&i| labels[i]).max().map_or(0, |m| m + 1);
+    if k < 2 || idx.len() < 2 {
+        return 0.0;
+    }
+    let mut size = vec![0usize; k];
+    for &i in &idx {
+        size[labels[i]] += 1;
     }
     let row = |i: usize| &x[i * d..(i + 1) * d];
     let mut total = 0.0;
     let mut sums = vec![0.0; k];
     for &i in &idx {
         sums.iter_mut().for_each(|s| *s = 0.0);
-        for o in 0..n {
+        for &o in &idx {
             sums[labels[o]] += sq_dist(row(i), row(o)).sqrt();
         }
         let own = labels[i];

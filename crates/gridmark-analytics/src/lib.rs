@@ -17,6 +17,9 @@
 //! * [`rng`]: a small seeded xoshiro256** generator, so results reproduce from a seed.
 //! * [`theft`]: electricity-theft detection on daily consumption: the Jokar et al. attack
 //!   models, features, a supervised model, an unsupervised score and their cross-validation.
+//! * [`text`]: text analytics for reviews and complaints: character n-gram TF-IDF, linear
+//!   classifiers by dual coordinate descent, accuracy/macro-F1 and stratified splits, and
+//!   lexicon sentiment with negation, degree words and a user dictionary.
 //!
 //! ```
 //! use gridmark_analytics::forecast::LinearSpec;
@@ -41,4 +44,5 @@ pub mod gbdt;
 pub mod linalg;
 pub mod metrics;
 pub mod rng;
+pub mod text;
 pub mod theft;

@@ -273,7 +273,7 @@ fn order_by_size(mut fit: KMeansFit) -> KMeansFit {
 fn summarise(f: &ShapeFeatures, fit: &KMeansFit) -> Vec<SegmentSummary> {
     let n = f.rows.len();
     let overall = column_means(f, &(0..n).collect::<Vec<_>>());
-    (0..fit.k)
+    let mut segments: Vec<SegmentSummary> = (0..fit.k)
         .map(|j| {
             let members: Vec<usize> = (0..n).filter(|&i| fit.labels[i] == j).collect();
             let means = column_means(f, &members);
@@ -300,7 +300,21 @@ fn summarise(f: &ShapeFeatures, fit: &KMeansFit) -> Vec<SegmentSummary> {
                 main_class,
             }
         })
-        .collect()
+        .collect();
+    // Two segments with the same words get the feature that sets each apart.
+    let repeated: Vec<bool> = segments
+        .iter()
+        .map(|a| segments.iter().filter(|b| b.name == a.name).count() > 1)
+        .collect();
+    for (j, _) in repeated.iter().enumerate().filter(|r| *r.1) {
+        {
+            let extra = distinguishing(f, &segments[j].means, &overall, 1);
+            if let Some(t) = extra.first() {
+                segments[j].name = format!("{}; {t}", segments[j].name);
+            }
+        }
+    }
+    segments
 }
 
 fn column_means(f: &ShapeFeatures, members: &[usize]) -> Vec<f64> {
@@ -405,23 +419,26 @@ fn describe(
             "industrial" => "industrial sites".to_string(),
             other => other.to_string(),
         },
-        _ => {
-            let size = if let Some(all) = base("log_kwh").map(f64::exp_m1) {
-                if kwh > all * 1.5 {
-                    "high-use"
-                } else if kwh < all / 1.5 {
-                    "low-use"
-                } else {
-                    "mid-use"
-                }
-            } else {
-                "mixed"
-            };
-            format!("{size} customers")
-        }
+        _ => match base("log_kwh").map(f64::exp_m1) {
+            Some(all) if kwh > all * 1.5 => "high-use customers".to_string(),
+            Some(all) if kwh < all / 1.5 => "low-use customers".to_string(),
+            Some(_) => "mid-use customers".to_string(),
+            None => "customers".to_string(),
+        },
+    };
+    let level = if kwh.is_finite() {
+        format!(" ({kwh:.1} kWh/day)")
+    } else {
+        String::new()
     };
     if words.is_empty() {
-        format!("{who}, {kwh:.1} kWh/day")
+        // Features without known meaning: name the two that set the segment apart most.
+        let traits = distinguishing(f, means, overall, 2);
+        if traits.is_empty() {
+            format!("{who}{level}")
+        } else {
+            format!("{who} with {}{level}", traits.join(", "))
+        }
     } else {
         let first = words.remove(0);
         let rest = if words.is_empty() {
@@ -429,8 +446,38 @@ fn describe(
         } else {
             format!(", {}", words.join(", "))
         };
-        format!("{first} {who}{rest} ({kwh:.1} kWh/day)")
+        format!("{first} {who}{rest}{level}")
     }
+}
+
+/// The `count` features whose segment mean is farthest from the overall mean, in standard
+/// deviations: "high peak_ratio (+1.3 sd)".
+fn distinguishing(f: &ShapeFeatures, means: &[f64], overall: &[f64], count: usize) -> Vec<String> {
+    let mut apart: Vec<(f64, &str)> = (0..f.names.len())
+        .filter_map(|j| {
+            let vals: Vec<f64> = f
+                .rows
+                .iter()
+                .map(|r| r[j])
+                .filter(|v| v.is_finite())
+                .collect();
+            let n = vals.len() as f64;
+            let sd = (vals.iter().map(|v| (v - overall[j]).powi(2)).sum::<f64>() / n).sqrt();
+            let z = (means[j] - overall[j]) / sd;
+            z.is_finite().then_some((z, f.names[j].as_str()))
+        })
+        .collect();
+    apart.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+    apart
+        .iter()
+        .take(count)
+        .map(|(z, name)| {
+            format!(
+                "{} {name} ({z:+.1} sd)",
+                if *z > 0.0 { "high" } else { "low" }
+            )
+        })
+        .collect()
 }
 
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -564,6 +611,80 @@ pub fn lcl_features(
             "--input",
             format!("no household has {min_days} complete days in {year}"),
         ));
+    }
+    Ok(out)
+}
+
+/// Reads any customer feature table: a CSV whose first column (or the one named `id`) is the
+/// customer and every other column a number (empty = missing). For segmenting on features
+/// computed elsewhere, and for benchmarks.
+pub fn read_feature_csv(path: &Path) -> Result<ShapeFeatures, JobError> {
+    let (header, it) = crate::theft::read_header(path)?;
+    let id_c = header.iter().position(|h| h == "id").unwrap_or(0);
+    if header.len() < 2 {
+        return Err(line_err(
+            path,
+            1,
+            "need an id column and at least one feature column",
+        ));
+    }
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != id_c)
+        .map(|(_, h)| h.clone())
+        .collect();
+    let mut out = ShapeFeatures {
+        names,
+        ..ShapeFeatures::default()
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (n, line) in it {
+        let line = line.map_err(|e| line_err(path, n, e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != header.len() {
+            return Err(line_err(
+                path,
+                n,
+                format!(
+                    "{} fields where the header has {}",
+                    cells.len(),
+                    header.len()
+                ),
+            ));
+        }
+        let id = cells[id_c].trim().to_string();
+        if let Some(first) = seen.insert(id.clone(), n) {
+            return Err(line_err(
+                path,
+                n,
+                format!("`{id}` already appeared on line {first}"),
+            ));
+        }
+        let mut row = Vec::with_capacity(header.len() - 1);
+        for (j, cell) in cells.iter().enumerate().filter(|&(j, _)| j != id_c) {
+            let c = cell.trim();
+            row.push(if c.is_empty() {
+                f64::NAN
+            } else {
+                c.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| {
+                        line_err(path, n, format!("{} `{c}` is not a number", header[j]))
+                    })?
+            });
+        }
+        out.ids.push(id);
+        out.rows.push(row);
+        out.mean_daily_kwh.push(f64::NAN);
+        out.class.push(None);
+    }
+    if out.ids.is_empty() {
+        return Err(line_err(path, 1, "no rows under the header"));
     }
     Ok(out)
 }

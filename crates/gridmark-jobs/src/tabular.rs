@@ -243,6 +243,39 @@ pub fn read_features(
     })
 }
 
+impl FeatureTable {
+    /// Adds, for every pair of date columns, the gap between them in days (`a-b`): how long a
+    /// contract has run, how far its renewal is from its last change. Trees split on each date
+    /// alone but cannot subtract two of them.
+    pub fn with_date_gaps(mut self) -> Self {
+        let dates: Vec<usize> = (0..self.names.len())
+            .filter(|&j| self.kinds[j] == ColumnKind::Date)
+            .collect();
+        let pairs: Vec<(usize, usize)> = dates
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &a)| dates[k + 1..].iter().map(move |&b| (a, b)))
+            .collect();
+        if pairs.is_empty() {
+            return self;
+        }
+        let (d, n) = (self.names.len(), self.ids.len());
+        let wide = d + pairs.len();
+        let mut x = Vec::with_capacity(n * wide);
+        for row in self.x.chunks_exact(d) {
+            x.extend_from_slice(row);
+            x.extend(pairs.iter().map(|&(a, b)| row[a] - row[b]));
+        }
+        for &(a, b) in &pairs {
+            self.names
+                .push(format!("{}-{}", self.names[a], self.names[b]));
+            self.kinds.push(ColumnKind::Numeric);
+        }
+        self.x = x;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +322,37 @@ mod tests {
                 .to_string()
                 .contains("no `churn` column")
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn date_gaps_are_added_for_every_pair() {
+        let dir = std::env::temp_dir().join(format!("gm-gap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("g.csv");
+        std::fs::write(
+            &p,
+            "id,start,end,kw,change,churn\na,2015-01-01,2015-01-31,5,,1\nb,2014-12-31,2015-01-02,6,2015-01-01,0\n",
+        )
+        .unwrap();
+        let t = read_features(&p, None, "id", "churn")
+            .unwrap()
+            .with_date_gaps();
+        assert_eq!(
+            t.names,
+            vec![
+                "start",
+                "end",
+                "kw",
+                "change",
+                "start-end",
+                "start-change",
+                "end-change"
+            ]
+        );
+        assert_eq!(t.x[4], -30.0);
+        assert!(t.x[5].is_nan() && t.x[6].is_nan());
+        assert_eq!(&t.x[7 + 4..7 + 7], &[-2.0, -1.0, 1.0]);
         std::fs::remove_dir_all(&dir).ok();
     }
 }

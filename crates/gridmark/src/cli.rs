@@ -396,8 +396,11 @@ pub struct SegmentRunArgs {
 #[derive(Debug, Args)]
 pub struct SegmentEvalArgs {
     /// LCL daily files (block_*.csv.gz).
-    #[arg(long, num_args = 1.., required = true)]
+    #[arg(long, num_args = 1.., required_unless_present = "features", conflicts_with = "features")]
     pub input: Vec<PathBuf>,
+    /// Or any feature table: `id` (or the first column) and numeric columns.
+    #[arg(long, value_name = "FILE")]
+    pub features: Option<PathBuf>,
     /// Calendar year whose complete days are used.
     #[arg(long, default_value_t = 2013)]
     pub year: i32,
@@ -436,6 +439,12 @@ pub struct ChurnEvalArgs {
     /// Write every row's out-of-fold score (`id,label,score`).
     #[arg(long, value_name = "FILE")]
     pub scores_out: Option<PathBuf>,
+    /// Use the columns exactly as read: no gaps between date columns.
+    #[arg(long)]
+    pub no_date_gaps: bool,
+    /// Write each row's fold (`id,fold`), so a peer can use the identical folds.
+    #[arg(long, value_name = "FILE")]
+    pub folds_out: Option<PathBuf>,
     /// Print `{"auc": …, "pr_auc": …, "lift_top10": …, …}`.
     #[arg(long)]
     pub json: bool,

@@ -42,25 +42,31 @@ pub fn run(data: Option<&Path>, cmd: SegmentCommand) -> Result<(), CliError> {
             let opts = options(&args.k)?;
             let started = Instant::now();
             let paths: Vec<&Path> = args.input.iter().map(|p| p.as_path()).collect();
-            if !args.k.json {
-                eprintln!("reading {} file(s)…", paths.len());
-            }
-            let features = segment::lcl_features(&paths, args.year, args.min_days)?;
+            let (features, what) = match &args.features {
+                Some(path) => (
+                    segment::read_feature_csv(path)?,
+                    format!("customers of {}", path.display()),
+                ),
+                None => {
+                    if !args.k.json {
+                        eprintln!("reading {} file(s)…", paths.len());
+                    }
+                    (
+                        segment::lcl_features(&paths, args.year, args.min_days)?,
+                        format!(
+                            "LCL households with ≥ {} complete days in {}",
+                            args.min_days, args.year
+                        ),
+                    )
+                }
+            };
             let read_seconds = started.elapsed().as_secs_f64();
             let seg = fit(features, &opts, args.k.json)?;
             let seconds = started.elapsed().as_secs_f64();
             if !args.k.json {
                 eprintln!("features read in {read_seconds:.1} s");
             }
-            report(
-                &seg,
-                &args.k,
-                &format!(
-                    "LCL households with ≥ {} complete days in {}",
-                    args.min_days, args.year
-                ),
-                seconds,
-            )
+            report(&seg, &args.k, &what, seconds)
         }
     }
 }
