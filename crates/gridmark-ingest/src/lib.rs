@@ -28,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 
-mod csv;
+pub mod csv;
 mod error;
 mod numeric;
 mod records;

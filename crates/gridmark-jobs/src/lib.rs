@@ -14,6 +14,7 @@
 //! * [`profile`]: every customer's profile of figures and tags, `customer_profiles`.
 //! * [`segment`]: load-shape features, k-means segments described in words, `segments`.
 //! * [`risk`]: churn and arrears models as of a day, calibrated, with reasons; `risk_scores`.
+//! * [`text`]: labelled text files and the text classifier's evaluation protocols.
 //! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
 pub mod billing;
@@ -32,6 +33,7 @@ pub mod risk;
 pub mod segment;
 pub mod suspects;
 pub mod tabular;
+pub mod text;
 pub mod theft;
 pub mod vee;
 

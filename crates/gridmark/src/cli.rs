@@ -43,6 +43,9 @@ pub enum Command {
     /// Churn and arrears risk models on the lake: train (cross-validated, calibrated) and score.
     #[command(subcommand, name = "risk-model")]
     RiskModel(RiskModelCommand),
+    /// Text analytics of reviews, complaints and work orders.
+    #[command(subcommand)]
+    Text(TextCommand),
     /// Customer segmentation by load shape (k-means), on the lake or on LCL-style daily files.
     #[command(subcommand)]
     Segment(SegmentCommand),
@@ -337,6 +340,50 @@ pub struct RiskScoreArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Print the scores as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TextCommand {
+    /// Evaluate the character n-gram TF-IDF + linear classifier on a labelled CSV: accuracy
+    /// and macro-F1 on a stratified hold-out split or stratified k-fold.
+    Eval(TextEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TextEvalArgs {
+    /// CSV (or .csv.gz) with a text column and a label column.
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, default_value = "review")]
+    pub text: String,
+    #[arg(long, default_value = "label")]
+    pub label: String,
+    /// Stratified k-fold instead of one hold-out split.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// Share of rows held out for testing (without --folds).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_share: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Classifier: svm (L2-loss linear SVM) or logistic.
+    #[arg(long, default_value = "svm")]
+    pub model: String,
+    /// Regularisation C of the classifier.
+    #[arg(long, default_value_t = 1.0)]
+    pub c: f64,
+    /// Also score the test rows with the untrained lexicon model (two classes; the second
+    /// label in sorted order is positive): a directory with BosonNLP_sentiment_score.txt,
+    /// degreeDict.utf8.txt and notDict.utf8.txt.
+    #[arg(long, value_name = "DIR")]
+    pub lexicon: Option<PathBuf>,
+    /// Write each row's set (`row,set`: 0-based data row, train/test) or fold (`row,fold`),
+    /// for a peer to use the identical split.
+    #[arg(long, value_name = "FILE")]
+    pub split_out: Option<PathBuf>,
+    /// Print `{"accuracy": …, "macro_f1": …, …}`.
     #[arg(long)]
     pub json: bool,
 }

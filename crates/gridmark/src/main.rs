@@ -12,6 +12,7 @@ mod risk;
 mod segment;
 mod sql;
 mod tables;
+mod text;
 mod theft;
 
 use clap::Parser;
@@ -121,6 +122,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Segment(s) => segment::run(args.data.as_deref(), s),
         cli::Command::RiskModel(r) => risk::run(args.data.as_deref(), r),
         cli::Command::Profile(p) => profile::run(args.data.as_deref(), p),
+        cli::Command::Text(cli::TextCommand::Eval(t)) => text::eval(t),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
     }
 }

@@ -14,7 +14,7 @@
 //! `C = 1` (the default, LIBLINEAR's) is not tuned on any test set. On L2-normalised character
 //! 1–2-gram TF-IDF of the waimai_10k and 10-category shopping reviews, the default SVM matched
 //! LIBLINEAR's own (sklearn `LinearSVC`) predictions and beat sklearn's `LogisticRegression()`
-//! on the same 80/20 split; see the `text_eval` example and `bench/text_peer.py`.
+//! on the same 80/20 split; see `gridmark text eval` and `bench/text_peer.py` (docs/evaluation.md).
 
 use super::{SparseVec, TextError};
 use crate::rng::Rng;
