@@ -4,7 +4,7 @@
 //! files), and writing what a peer tool needs to run the identical protocol.
 
 use crate::JobError;
-use crate::theft::{line_err, open_with_columns};
+use crate::theft::{each_lcl_row, line_err, open_with_columns};
 use gridmark_analytics::forecast::protocols::{DayAheadData, DayAheadTable};
 use gridmark_core::civil::{
     civil_from_days, days_from_civil, format_date, parse_date, parse_timestamp,
@@ -209,40 +209,28 @@ pub struct Households {
 pub fn read_households(paths: &[&Path], min_days: usize) -> Result<Households, JobError> {
     let mut by_id: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
     for path in paths {
-        let ([id_c, day_c, sum_c, count_c], it) = open_with_columns(
+        each_lcl_row(
             path,
             ["LCLid", "day", "energy_sum", "energy_count"],
-            "is this an LCL daily file?",
-        )?;
-        let width = id_c.max(day_c).max(sum_c).max(count_c);
-        for (n, line) in it {
-            let line = line.map_err(|e| line_err(path, n, e.to_string()))?;
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() <= width {
-                if line.trim().is_empty() {
-                    continue;
+            |_, day, cells, &[id_c, _, sum_c, count_c]| {
+                let complete = cells[count_c]
+                    .trim()
+                    .parse::<f64>()
+                    .is_ok_and(|c| c == 48.0);
+                let v = cells[sum_c]
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0);
+                if let (true, Some(v)) = (complete, v) {
+                    by_id
+                        .entry(cells[id_c].trim().to_string())
+                        .or_default()
+                        .push((day, v));
                 }
-                return Err(line_err(path, n, "too few fields"));
-            }
-            let day = parse_date(cells[day_c].trim().as_bytes()).ok_or_else(|| {
-                line_err(path, n, format!("day `{}` is not a date", cells[day_c]))
-            })?;
-            let complete = cells[count_c]
-                .trim()
-                .parse::<f64>()
-                .is_ok_and(|c| c == 48.0);
-            let v = cells[sum_c]
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0);
-            if let (true, Some(v)) = (complete, v) {
-                by_id
-                    .entry(cells[id_c].trim().to_string())
-                    .or_default()
-                    .push((day, v));
-            }
-        }
+                Ok(())
+            },
+        )?;
     }
     let mut ids: Vec<String> = by_id.keys().cloned().collect();
     ids.sort();

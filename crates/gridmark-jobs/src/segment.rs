@@ -10,9 +10,9 @@
 
 use crate::JobError;
 use crate::query::{Query, dates, floats, ints, strings};
-use crate::theft::{line_err, open_with_columns};
+use crate::theft::{each_lcl_row, line_err};
 use gridmark_analytics::cluster::{self, KChoice, KMeansFit, KMeansParams};
-use gridmark_core::civil::{civil_from_days, parse_date};
+use gridmark_core::civil::civil_from_days;
 use gridmark_metering::tariff::DayType;
 use std::collections::HashMap;
 use std::path::Path;
@@ -504,7 +504,7 @@ pub fn lcl_features(
     }
     let mut by_id: HashMap<String, Acc> = HashMap::new();
     for path in paths {
-        let ([id_c, day_c, sum_c, max_c, min_c, count_c], it) = open_with_columns(
+        each_lcl_row(
             path,
             [
                 "LCLid",
@@ -514,64 +514,47 @@ pub fn lcl_features(
                 "energy_min",
                 "energy_count",
             ],
-            "is this an LCL daily file?",
-        )?;
-        let width = id_c
-            .max(day_c)
-            .max(sum_c)
-            .max(max_c)
-            .max(min_c)
-            .max(count_c);
-        for (n, line) in it {
-            let line = line.map_err(|e| line_err(path, n, e.to_string()))?;
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() <= width {
-                if line.trim().is_empty() {
-                    continue;
+            |_, day, cells, &[id_c, _, sum_c, max_c, min_c, count_c]| {
+                let (y, m, _) = civil_from_days(day);
+                if y != i64::from(year) || cells[count_c].trim().parse::<f64>().ok() != Some(48.0) {
+                    return Ok(());
                 }
-                return Err(line_err(path, n, "too few fields"));
-            }
-            let day = parse_date(cells[day_c].trim().as_bytes()).ok_or_else(|| {
-                line_err(path, n, format!("day `{}` is not a date", cells[day_c]))
-            })?;
-            let (y, m, _) = civil_from_days(day);
-            if y != i64::from(year) || cells[count_c].trim().parse::<f64>().ok() != Some(48.0) {
-                continue;
-            }
-            let num = |c: usize| {
-                cells[c]
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-            };
-            let (Some(sum), Some(max), Some(min)) = (num(sum_c), num(max_c), num(min_c)) else {
-                continue;
-            };
-            if sum <= 0.0 {
-                continue;
-            }
-            let acc = by_id
-                .entry(cells[id_c].trim().to_string())
-                .or_insert_with(|| Acc {
-                    days: 0,
-                    sum: 0.0,
-                    dow: [(0.0, 0); 7],
-                    month: [(0.0, 0); 12],
-                    peak: 0.0,
-                    base: 0.0,
-                });
-            acc.days += 1;
-            acc.sum += sum;
-            // 1970-01-01 was a Thursday.
-            let dow = (day + 3).rem_euclid(7) as usize;
-            acc.dow[dow].0 += sum;
-            acc.dow[dow].1 += 1;
-            acc.month[(m - 1) as usize].0 += sum;
-            acc.month[(m - 1) as usize].1 += 1;
-            acc.peak += max * 48.0 / sum;
-            acc.base += min * 48.0 / sum;
-        }
+                let num = |c: usize| {
+                    cells[c]
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite() && *v >= 0.0)
+                };
+                let (Some(sum), Some(max), Some(min)) = (num(sum_c), num(max_c), num(min_c)) else {
+                    return Ok(());
+                };
+                if sum <= 0.0 {
+                    return Ok(());
+                }
+                let acc = by_id
+                    .entry(cells[id_c].trim().to_string())
+                    .or_insert_with(|| Acc {
+                        days: 0,
+                        sum: 0.0,
+                        dow: [(0.0, 0); 7],
+                        month: [(0.0, 0); 12],
+                        peak: 0.0,
+                        base: 0.0,
+                    });
+                acc.days += 1;
+                acc.sum += sum;
+                // 1970-01-01 was a Thursday.
+                let dow = (day + 3).rem_euclid(7) as usize;
+                acc.dow[dow].0 += sum;
+                acc.dow[dow].1 += 1;
+                acc.month[(m - 1) as usize].0 += sum;
+                acc.month[(m - 1) as usize].1 += 1;
+                acc.peak += max * 48.0 / sum;
+                acc.base += min * 48.0 / sum;
+                Ok(())
+            },
+        )?;
     }
     let mut ids: Vec<String> = by_id
         .iter()

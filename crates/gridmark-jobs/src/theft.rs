@@ -56,6 +56,36 @@ pub(crate) fn open_with_columns<'a, const N: usize>(
     Ok((cols, it))
 }
 
+/// Calls `row(line, day, cells, columns)` for every data row of an LCL daily file, where
+/// `columns` are the positions of `wanted` (which must include `day`, parsed here). Blank lines
+/// are skipped; a short row or a bad day is an error naming the line.
+pub(crate) fn each_lcl_row<const N: usize>(
+    path: &Path,
+    wanted: [&str; N],
+    mut row: impl FnMut(usize, i64, &[&str], &[usize; N]) -> Result<(), JobError>,
+) -> Result<(), JobError> {
+    let (cols, it) = open_with_columns(path, wanted, "is this an LCL daily file?")?;
+    let day_c = cols[wanted
+        .iter()
+        .position(|w| *w == "day")
+        .expect("`day` is among the wanted columns")];
+    let width = cols.iter().copied().max().unwrap_or(0);
+    for (n, line) in it {
+        let line = line.map_err(|e| line_err(path, n, e.to_string()))?;
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() <= width {
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Err(line_err(path, n, "too few fields"));
+        }
+        let day = parse_date(cells[day_c].trim().as_bytes())
+            .ok_or_else(|| line_err(path, n, format!("day `{}` is not a date", cells[day_c])))?;
+        row(n, day, &cells, &cols)?;
+    }
+    Ok(())
+}
+
 /// Opens a CSV and reads its header: the trimmed column names and the lines after it.
 pub(crate) fn read_header(path: &Path) -> Result<(Vec<String>, NumberedLines<'_>), JobError> {
     let mut it = lines(path)?;
@@ -228,38 +258,27 @@ pub fn read_lcl_daily(paths: &[&Path], from: i64, to: i64) -> Result<DailyMatrix
     let n_days = (to - from + 1) as usize;
     let mut by_id: HashMap<String, Vec<f64>> = HashMap::new();
     for path in paths {
-        let ([id_c, day_c, sum_c], it) = open_with_columns(
+        each_lcl_row(
             path,
             ["LCLid", "day", "energy_sum"],
-            "is this an LCL daily file?",
-        )?;
-        for (n, line) in it {
-            let line = line.map_err(|e| line_err(path, n, e.to_string()))?;
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() <= sum_c.max(day_c).max(id_c) {
-                if line.trim().is_empty() {
-                    continue;
+            |_, day, cells, &[id_c, _, sum_c]| {
+                if day < from || day > to {
+                    return Ok(());
                 }
-                return Err(line_err(path, n, "too few fields"));
-            }
-            let day = parse_date(cells[day_c].as_bytes()).ok_or_else(|| {
-                line_err(path, n, format!("day `{}` is not a date", cells[day_c]))
-            })?;
-            if day < from || day > to {
-                continue;
-            }
-            // LCL marks unreadable sums as empty or "Null": a missing day, so the household
-            // is not complete.
-            let v = cells[sum_c]
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite());
-            let row = by_id
-                .entry(cells[id_c].trim().to_string())
-                .or_insert_with(|| vec![f64::NAN; n_days]);
-            row[(day - from) as usize] = v.unwrap_or(f64::NAN);
-        }
+                // LCL marks unreadable sums as empty or "Null": a missing day, so the household
+                // is not complete.
+                let v = cells[sum_c]
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite());
+                let row = by_id
+                    .entry(cells[id_c].trim().to_string())
+                    .or_insert_with(|| vec![f64::NAN; n_days]);
+                row[(day - from) as usize] = v.unwrap_or(f64::NAN);
+                Ok(())
+            },
+        )?;
     }
     let mut ids: Vec<String> = by_id
         .iter()

@@ -64,17 +64,25 @@ fn json_value(col: &ArrayRef, fmt: &ArrayFormatter, row: usize) -> serde_json::V
     }
 }
 
+/// A text formatter for each column of a batch.
+fn formatters<'a>(
+    batch: &'a RecordBatch,
+    opts: &'a FormatOptions<'a>,
+) -> Result<Vec<ArrayFormatter<'a>>, SqlError> {
+    Ok(batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), opts))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Each row of a batch as a JSON object in column order (numbers as numbers, nulls as null,
 /// dates and times as text).
 pub fn batch_to_json_rows(
     batch: &RecordBatch,
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, SqlError> {
     let opts = FormatOptions::default().with_null("");
-    let fmts = batch
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-        .collect::<Result<Vec<_>, _>>()?;
+    let fmts = formatters(batch, &opts)?;
     let schema = batch.schema();
     Ok((0..batch.num_rows())
         .map(|r| {
@@ -97,11 +105,7 @@ struct TextSink<'a> {
 impl TextSink<'_> {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), SqlError> {
         let opts = FormatOptions::default().with_null("");
-        let fmts = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-            .collect::<Result<Vec<_>, _>>()?;
+        let fmts = formatters(batch, &opts)?;
         let io = SqlError::Write;
         let schema = batch.schema();
         if self.format == OutputFormat::Csv && !self.header_done {
