@@ -284,6 +284,118 @@ pub fn evaluate(
     })
 }
 
+/// A trained classifier with its vocabulary and class names, as saved by `gridmark text train`.
+pub struct TextModel {
+    pub classes: Vec<String>,
+    pub vectorizer: TfidfVectorizer,
+    pub model: linear::LinearModel,
+}
+
+impl TextModel {
+    /// Fits the vocabulary and classifier on every row.
+    pub fn train(data: &LabelledTexts, params: &LinearParams) -> Result<Self, JobError> {
+        let invalid =
+            |e: gridmark_analytics::text::TextError| JobError::invalid("text model", e.to_string());
+        let vectorizer =
+            TfidfVectorizer::fit(&data.texts, &TfidfParams::default()).map_err(invalid)?;
+        let x = vectorizer.transform_many(&data.texts, params.threads);
+        let model = linear::fit(&x, &data.labels, data.classes.len(), params).map_err(invalid)?;
+        Ok(TextModel {
+            classes: data.classes.clone(),
+            vectorizer,
+            model,
+        })
+    }
+
+    /// Writes the model as one JSON document (vocabulary and weights as text inside).
+    pub fn save(&self, path: &Path) -> Result<(), JobError> {
+        let doc = serde_json::json!({
+            "format": "gridmark-text-model 1",
+            "classes": self.classes,
+            "vectorizer": self.vectorizer.to_text(),
+            "model": self.model.to_text(),
+        });
+        crate::write_atomic(path, doc.to_string().as_bytes())
+    }
+
+    pub fn load(path: &Path) -> Result<Self, JobError> {
+        let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+        let bad = |why: String| JobError::invalid(path.display().to_string(), why);
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a saved text model: {e}")))?;
+        if v["format"] != "gridmark-text-model 1" {
+            return Err(bad(
+                "not a gridmark text model (train one with `gridmark text train`)".into(),
+            ));
+        }
+        let classes: Vec<String> =
+            serde_json::from_value(v["classes"].clone()).map_err(|e| bad(e.to_string()))?;
+        let vectorizer = TfidfVectorizer::from_text(v["vectorizer"].as_str().unwrap_or_default())
+            .map_err(|e| bad(format!("vocabulary: {e}")))?;
+        let model = linear::LinearModel::from_text(v["model"].as_str().unwrap_or_default())
+            .map_err(|e| bad(format!("weights: {e}")))?;
+        if model.n_classes() != classes.len() {
+            return Err(bad("class names and weights do not match".into()));
+        }
+        Ok(TextModel {
+            classes,
+            vectorizer,
+            model,
+        })
+    }
+
+    /// The predicted class name and its decision score for each text.
+    pub fn predict(&self, texts: &[&str], threads: usize) -> Vec<(&str, f64)> {
+        self.vectorizer
+            .transform_many(texts, threads)
+            .iter()
+            .map(|x| {
+                let scores = self.model.scores(x);
+                let c = self.model.predict(x);
+                (self.classes[c].as_str(), scores[c])
+            })
+            .collect()
+    }
+}
+
+/// Reads one text column of a CSV (for applying a saved model), with each row's line number.
+pub fn read_texts(path: &Path, text_col: &str) -> Result<Vec<(u64, String)>, JobError> {
+    let mut bytes = Vec::new();
+    open_text(path, sniff(path)?)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_err(path, e))?;
+    let bad =
+        |line: u64, why: String| JobError::invalid(format!("{}: line {line}", path.display()), why);
+    let text = String::from_utf8(bytes).map_err(|_| bad(1, "not UTF-8 text".into()))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut recs = records(text.as_bytes());
+    let (_, header) = recs
+        .next()
+        .ok_or_else(|| bad(1, "the file is empty".into()))?;
+    let mut fields = Vec::new();
+    split_line(header, b',', &mut fields).map_err(|e| bad(1, e))?;
+    let t = fields
+        .iter()
+        .position(|f| String::from_utf8_lossy(f).trim() == text_col)
+        .ok_or_else(|| bad(1, format!("no `{text_col}` column")))?;
+    let width = fields.len();
+    let mut out = Vec::new();
+    for (line, rec) in recs {
+        if rec.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        split_line(rec, b',', &mut fields).map_err(|e| bad(line, e))?;
+        if fields.len() != width {
+            return Err(bad(
+                line,
+                format!("{} fields where the header has {width}", fields.len()),
+            ));
+        }
+        out.push((line, String::from_utf8_lossy(&fields[t]).into_owned()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

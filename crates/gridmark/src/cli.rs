@@ -349,6 +349,44 @@ pub enum TextCommand {
     /// Evaluate the character n-gram TF-IDF + linear classifier on a labelled CSV: accuracy
     /// and macro-F1 on a stratified hold-out split or stratified k-fold.
     Eval(TextEvalArgs),
+    /// Train the classifier on every row of a labelled CSV and save it.
+    Train(TextTrainArgs),
+    /// Apply a saved classifier to a CSV's text column (`line,predicted,score`).
+    Predict(TextPredictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TextTrainArgs {
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, default_value = "review")]
+    pub text: String,
+    #[arg(long, default_value = "label")]
+    pub label: String,
+    /// Where to save the model (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// svm or logistic.
+    #[arg(long, default_value = "svm")]
+    pub model: String,
+    #[arg(long, default_value_t = 1.0)]
+    pub c: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TextPredictArgs {
+    /// A model saved by `gridmark text train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, default_value = "review")]
+    pub text: String,
+    /// Where to write `line,predicted,score` (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

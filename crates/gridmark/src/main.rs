@@ -123,6 +123,8 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::RiskModel(r) => risk::run(args.data.as_deref(), r),
         cli::Command::Profile(p) => profile::run(args.data.as_deref(), p),
         cli::Command::Text(cli::TextCommand::Eval(t)) => text::eval(t),
+        cli::Command::Text(cli::TextCommand::Train(t)) => text::train(t),
+        cli::Command::Text(cli::TextCommand::Predict(t)) => text::predict(t),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
     }
 }

@@ -1,15 +1,15 @@
 //! `gridmark text eval`.
 
 use crate::CliError;
-use crate::cli::TextEvalArgs;
+use crate::cli::{TextEvalArgs, TextPredictArgs, TextTrainArgs};
 use crate::metering::{print_json, write_atomic};
 use gridmark_analytics::text::{LinearParams, Loss};
 use gridmark_jobs::text::{self, Protocol};
 use serde_json::json;
 use std::io::Write;
 
-pub fn eval(args: TextEvalArgs) -> Result<(), CliError> {
-    let loss = match args.model.as_str() {
+fn linear_params(model: &str, c: f64, seed: u64) -> Result<LinearParams, CliError> {
+    let loss = match model {
         "svm" => Loss::SquaredHinge,
         "logistic" => Loss::Logistic,
         other => {
@@ -18,9 +18,60 @@ pub fn eval(args: TextEvalArgs) -> Result<(), CliError> {
             )));
         }
     };
-    if !(args.c.is_finite() && args.c > 0.0) {
-        return Err(crate::usage(format!("--c {}: must be above 0", args.c)));
+    if !(c.is_finite() && c > 0.0) {
+        return Err(crate::usage(format!("--c {c}: must be above 0")));
     }
+    Ok(LinearParams {
+        loss,
+        c,
+        seed,
+        ..LinearParams::default()
+    })
+}
+
+pub fn train(args: TextTrainArgs) -> Result<(), CliError> {
+    let params = linear_params(&args.model, args.c, args.seed)?;
+    let data = text::read_labelled(&args.input, &args.text, &args.label)?;
+    let started = std::time::Instant::now();
+    let model = text::TextModel::train(&data, &params)?;
+    model.save(&args.out)?;
+    println!(
+        "trained on {} documents, {} classes ({}), {} features in {:.2} s; saved {}",
+        data.texts.len(),
+        data.classes.len(),
+        data.classes.join(", "),
+        model.vectorizer.n_features(),
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn predict(args: TextPredictArgs) -> Result<(), CliError> {
+    let model = text::TextModel::load(&args.model)?;
+    let rows = text::read_texts(&args.input, &args.text)?;
+    let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    let mut s = String::from("line,predicted,score\n");
+    for ((line, _), (class, score)) in rows.iter().zip(model.predict(&texts, 2)) {
+        let class = if class.contains([',', '"', '\n']) {
+            format!("\"{}\"", class.replace('"', "\"\""))
+        } else {
+            class.to_string()
+        };
+        s.push_str(&format!("{line},{class},{score:.4}\n"));
+    }
+    match &args.out {
+        Some(path) => {
+            write_atomic(path, s.as_bytes())?;
+            eprintln!("wrote {} predictions to {}", rows.len(), path.display());
+        }
+        None => std::io::stdout().lock().write_all(s.as_bytes())?,
+    }
+    Ok(())
+}
+
+pub fn eval(args: TextEvalArgs) -> Result<(), CliError> {
+    let params = linear_params(&args.model, args.c, args.seed)?;
     let protocol = match args.folds {
         Some(k) if k < 2 => return Err(crate::usage(format!("--folds {k}: at least 2"))),
         Some(k) => Protocol::Folds { k, seed: args.seed },
@@ -41,12 +92,6 @@ pub fn eval(args: TextEvalArgs) -> Result<(), CliError> {
         .map(text::load_lexicon)
         .transpose()?;
     let data = text::read_labelled(&args.input, &args.text, &args.label)?;
-    let params = LinearParams {
-        loss,
-        c: args.c,
-        seed: args.seed,
-        ..LinearParams::default()
-    };
     let quiet = args.json;
     let mut progress = |m: &str| {
         if !quiet {

@@ -71,6 +71,55 @@ fn text_eval_split_folds_lexicon_and_split_out() {
 }
 
 #[test]
+fn text_train_saves_a_model_that_predicts_new_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("r.csv");
+    reviews(&data);
+    let model = dir.path().join("m.json");
+    let out = ok(&[
+        "text",
+        "train",
+        "--input",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(out.contains("trained on 300 documents, 2 classes"), "{out}");
+    let new = dir.path().join("new.csv");
+    std::fs::write(&new, "id,review\na,电表不准\nb,\"营业厅态度好, 谢谢\"\n").unwrap();
+    let pred = ok(&[
+        "text",
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        new.to_str().unwrap(),
+    ]);
+    let lines: Vec<&str> = pred.lines().collect();
+    assert_eq!(lines[0], "line,predicted,score");
+    assert!(
+        lines[1].starts_with("2,0,") && lines[2].starts_with("3,1,"),
+        "{pred}"
+    );
+    // A damaged model is named, not trusted.
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(
+        &model,
+        text.replace("gridmark-linear 1", "gridmark-linear 9"),
+    )
+    .unwrap();
+    let err = fails(&[
+        "text",
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        new.to_str().unwrap(),
+    ]);
+    assert!(err.contains("m.json") && err.contains("weights"), "{err}");
+}
+
+#[test]
 fn bad_text_inputs_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("r.csv");

@@ -196,6 +196,87 @@ pub fn fit(
 }
 
 impl LinearModel {
+    /// The model as text: a header, the intercepts, then one line of weights per feature
+    /// (shortest round-trip form), so [`LinearModel::from_text`] predicts identically.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let loss = match self.loss {
+            Loss::SquaredHinge => "svm",
+            Loss::Logistic => "logistic",
+        };
+        let mut s = format!(
+            "gridmark-linear 1 loss {loss} classes {} features {} vectors {}\n",
+            self.n_classes, self.n_features, self.n_vectors
+        );
+        let join = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(" ");
+        let _ = writeln!(
+            s,
+            "{}",
+            join(&mut self.intercepts.iter().map(|v| v.to_string()))
+        );
+        for row in self.weights.chunks_exact(self.n_vectors.max(1)) {
+            let _ = writeln!(s, "{}", join(&mut row.iter().map(|v| v.to_string())));
+        }
+        s
+    }
+
+    /// Reads a model written by [`LinearModel::to_text`]; a bad line is named.
+    pub fn from_text(text: &str) -> Result<Self, TextError> {
+        let bad = |line: usize, reason: &'static str| TextError::Format { line, reason };
+        let mut lines = text.lines();
+        let h: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+        if h.len() != 10 || h[0] != "gridmark-linear" || h[1] != "1" {
+            return Err(bad(1, "not a gridmark-linear version 1 model"));
+        }
+        let loss = match h[3] {
+            "svm" => Loss::SquaredHinge,
+            "logistic" => Loss::Logistic,
+            _ => return Err(bad(1, "unknown loss")),
+        };
+        let num = |i: usize| h[i].parse::<usize>().map_err(|_| bad(1, "a header number"));
+        let (n_classes, n_features, n_vectors) = (num(5)?, num(7)?, num(9)?);
+        if n_classes < 2 || n_vectors != if n_classes == 2 { 1 } else { n_classes } {
+            return Err(bad(1, "classes and weight vectors do not match"));
+        }
+        let intercepts: Vec<f64> = lines
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad(2, "an intercept is not a number"))?;
+        if intercepts.len() != n_vectors {
+            return Err(bad(2, "one intercept per weight vector"));
+        }
+        let mut weights = Vec::with_capacity((n_features * n_vectors).min(1 << 28));
+        for (i, line) in lines.enumerate() {
+            let before = weights.len();
+            for v in line.split_whitespace() {
+                weights.push(
+                    v.parse::<f32>()
+                        .map_err(|_| bad(i + 3, "a weight is not a number"))?,
+                );
+            }
+            if weights.len() - before != n_vectors {
+                return Err(bad(i + 3, "one weight per vector on each line"));
+            }
+        }
+        if weights.len() != n_features * n_vectors {
+            return Err(bad(1, "the feature count does not match the lines"));
+        }
+        Ok(Self {
+            loss,
+            n_classes,
+            n_features,
+            n_vectors,
+            weights,
+            intercepts,
+            epochs: Vec::new(),
+        })
+    }
+}
+
+impl LinearModel {
     /// Decision value of every class: for two classes `[−m, m]` with `m` the margin, else each
     /// class's one-vs-rest margin. The predicted class has the largest.
     pub fn scores(&self, x: &SparseVec) -> Vec<f64> {
@@ -660,5 +741,37 @@ mod tests {
             fit(&x, &y, 3, &zero_c),
             Err(TextError::InvalidParams(_))
         ));
+    }
+
+    #[test]
+    fn text_round_trip_predicts_the_same() {
+        let docs = [
+            "电费太贵",
+            "电费很贵",
+            "服务很好",
+            "服务太好",
+            "停电太久",
+            "抄表准时",
+        ];
+        let labels = [0, 0, 1, 1, 2, 1];
+        let v =
+            crate::text::TfidfVectorizer::fit(&docs, &crate::text::TfidfParams::default()).unwrap();
+        let x = v.transform_many(&docs, 1);
+        let m = fit(&x, &labels, 3, &LinearParams::default()).unwrap();
+        let v2 = crate::text::TfidfVectorizer::from_text(&v.to_text()).unwrap();
+        let m2 = LinearModel::from_text(&m.to_text()).unwrap();
+        for d in ["电费贵", "服务好", "停电", "未见过的字"] {
+            assert_eq!(v.transform(d), v2.transform(d));
+            assert_eq!(m.scores(&v.transform(d)), m2.scores(&v2.transform(d)));
+        }
+        let mut broken = m.to_text();
+        broken.push_str("1 2\n");
+        assert!(
+            LinearModel::from_text(&broken)
+                .unwrap_err()
+                .to_string()
+                .contains("line")
+        );
+        assert!(crate::text::TfidfVectorizer::from_text("gridmark-tfidf 1\n").is_err());
     }
 }

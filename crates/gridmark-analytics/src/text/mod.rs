@@ -73,6 +73,13 @@ pub enum TextError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A saved vocabulary or model could not be read.
+    Format {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for TextError {
@@ -98,6 +105,7 @@ impl fmt::Display for TextError {
             Self::Lexicon { line, text, reason } => {
                 write!(f, "lexicon line {line} ({text:?}): {reason}")
             }
+            Self::Format { line, reason } => write!(f, "saved model line {line}: {reason}"),
         }
     }
 }

@@ -192,6 +192,78 @@ impl TfidfVectorizer {
         })
     }
 
+    /// The fitted vocabulary as text: a header with the parameters, then one `key idf` line
+    /// per feature (the packed n-gram in hex, the idf in shortest round-trip form).
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let p = &self.params;
+        let mut s = format!(
+            "gridmark-tfidf 1 ngram {} {} min_df {} lowercase {} sublinear {} docs {} features {}\n",
+            p.ngram_min,
+            p.ngram_max,
+            p.min_df,
+            u8::from(p.lowercase),
+            u8::from(p.sublinear_tf),
+            self.n_docs,
+            self.keys.len()
+        );
+        for (k, idf) in self.keys.iter().zip(&self.idf) {
+            let _ = writeln!(s, "{k:x} {idf}");
+        }
+        s
+    }
+
+    /// Reads a vocabulary written by [`TfidfVectorizer::to_text`]; a bad line is named.
+    pub fn from_text(text: &str) -> Result<Self, TextError> {
+        let bad = |line: usize, reason: &'static str| TextError::Format { line, reason };
+        let mut lines = text.lines();
+        let h: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+        if h.len() != 15 || h[0] != "gridmark-tfidf" || h[1] != "1" {
+            return Err(bad(1, "not a gridmark-tfidf version 1 vocabulary"));
+        }
+        let num = |i: usize| h[i].parse::<usize>().map_err(|_| bad(1, "a header number"));
+        let params = TfidfParams {
+            ngram_min: num(3)?,
+            ngram_max: num(4)?,
+            min_df: num(6)?,
+            lowercase: h[8] == "1",
+            sublinear_tf: h[10] == "1",
+        };
+        params.check()?;
+        let (n_docs, n) = (num(12)?, num(14)?);
+        let mut keys = Vec::with_capacity(n.min(1 << 24));
+        let mut idf = Vec::with_capacity(n.min(1 << 24));
+        for (i, line) in lines.enumerate() {
+            let (k, v) = line
+                .split_once(' ')
+                .ok_or_else(|| bad(i + 2, "expected `key idf`"))?;
+            let k = u64::from_str_radix(k, 16).map_err(|_| bad(i + 2, "a key is not hex"))?;
+            let v: f64 = v
+                .parse()
+                .map_err(|_| bad(i + 2, "an idf is not a number"))?;
+            if keys.last().is_some_and(|&last| last >= k) {
+                return Err(bad(i + 2, "keys must be strictly increasing"));
+            }
+            keys.push(k);
+            idf.push(v);
+        }
+        if keys.len() != n || n == 0 {
+            return Err(bad(1, "the feature count does not match the lines"));
+        }
+        let mut index = FastMap::default();
+        index.reserve(keys.len());
+        for (j, &k) in keys.iter().enumerate() {
+            index.insert(k, j as u32);
+        }
+        Ok(Self {
+            params,
+            index,
+            keys,
+            idf,
+            n_docs,
+        })
+    }
+
     /// The unit-length TF-IDF vector of `doc`; terms not seen in training are dropped (a
     /// document with none of them is the empty vector).
     pub fn transform(&self, doc: &str) -> SparseVec {
