@@ -53,29 +53,13 @@ pub fn partial_theft(
         .map(|(i, s)| (s.as_str(), i))
         .collect();
     let mut blocks = vec![vec![[f64::NAN; BLOCKS]; n_days]; ids.len()];
-    let sql = format!(
-        "SELECT meter_id, day, CAST(date_part('hour', local_ts) AS BIGINT) / 3 AS block, sum(kwh) AS kwh \
-         FROM {view} GROUP BY 1, 2, 3"
-    );
-    q.for_each(&sql, |b| {
-        let (m, d, k, v) = (
-            strings(b, "meter_id")?,
-            dates(b, "day")?,
-            ints(b, "block")?,
-            floats(b, "kwh")?,
-        );
-        for r in 0..b.num_rows() {
-            if let (Some(m), Some(d), Some(k), Some(v)) = (&m[r], d[r], k[r], v[r]) {
-                let Some(&i) = index.get(m.as_str()) else {
-                    continue;
-                };
-                let day = d - first_day;
-                if (0..n_days as i64).contains(&day) && (0..BLOCKS as i64).contains(&k) {
-                    blocks[i][day as usize][k as usize] = v;
-                }
+    for_each_block(q, view, |m, d, k, v| {
+        if let Some(&i) = index.get(m) {
+            let day = d - first_day;
+            if (0..n_days as i64).contains(&day) {
+                blocks[i][day as usize][k] = v;
             }
         }
-        Ok(())
     })?;
     // ratios[k][i][d]
     let ratios: Vec<Vec<Vec<f64>>> = (0..BLOCKS)
@@ -132,6 +116,35 @@ pub fn partial_theft(
         }
     }
     Ok(best)
+}
+
+/// Calls `each(meter, day, block, kWh)` for every meter, local day and 3-hour block
+/// (0 = 00–03 h … 7 = 21–24 h) of `view` (`validated_local` or `readings_local`).
+pub(crate) fn for_each_block(
+    q: &Query,
+    view: &str,
+    mut each: impl FnMut(&str, i64, usize, f64),
+) -> Result<(), JobError> {
+    let sql = format!(
+        "SELECT meter_id, day, CAST(date_part('hour', local_ts) AS BIGINT) / 3 AS block, sum(kwh) AS kwh \
+         FROM {view} GROUP BY 1, 2, 3"
+    );
+    q.for_each(&sql, |b| {
+        let (m, d, k, v) = (
+            strings(b, "meter_id")?,
+            dates(b, "day")?,
+            ints(b, "block")?,
+            floats(b, "kwh")?,
+        );
+        for r in 0..b.num_rows() {
+            if let (Some(m), Some(d), Some(k), Some(v)) = (&m[r], d[r], k[r], v[r])
+                && (0..BLOCKS as i64).contains(&k)
+            {
+                each(m, d, k as usize, v);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// ln((block + ε) ÷ (rest of the day + ε)) per day (NaN for a day with a missing block or a

@@ -9,7 +9,7 @@
 //!   profiles, the half-hourly peak and base against the mean, and the log daily level.
 
 use crate::JobError;
-use crate::query::{Query, dates, floats, ints, strings};
+use crate::query::{Query, strings};
 use crate::theft::{each_lcl_row, line_err};
 use gridmark_analytics::cluster::{self, KChoice, KMeansFit, KMeansParams};
 use gridmark_core::civil::civil_from_days;
@@ -688,28 +688,11 @@ pub fn lake_features(q: &Query, min_days: usize) -> Result<ShapeFeatures, JobErr
         days: HashMap<i64, [f64; 8]>,
     }
     let mut by_meter: HashMap<String, Acc> = HashMap::new();
-    let sql = format!(
-        "SELECT meter_id, day, CAST(date_part('hour', local_ts) AS BIGINT) / 3 AS block, sum(kwh) AS kwh \
-         FROM {view} GROUP BY 1, 2, 3"
-    );
-    q.for_each(&sql, |b| {
-        let (m, d, k, v) = (
-            strings(b, "meter_id")?,
-            dates(b, "day")?,
-            ints(b, "block")?,
-            floats(b, "kwh")?,
-        );
-        for r in 0..b.num_rows() {
-            if let (Some(m), Some(d), Some(k), Some(v)) = (&m[r], d[r], k[r], v[r])
-                && (0..8).contains(&k)
-            {
-                let acc = by_meter.entry(m.clone()).or_insert_with(|| Acc {
-                    days: HashMap::new(),
-                });
-                acc.days.entry(d).or_insert([f64::NAN; 8])[k as usize] = v;
-            }
-        }
-        Ok(())
+    crate::intraday::for_each_block(q, view, |m, d, k, v| {
+        let acc = by_meter.entry(m.to_string()).or_insert_with(|| Acc {
+            days: HashMap::new(),
+        });
+        acc.days.entry(d).or_insert([f64::NAN; 8])[k] = v;
     })?;
     if by_meter.is_empty() {
         return Err(JobError::invalid(

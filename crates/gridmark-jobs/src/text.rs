@@ -50,18 +50,17 @@ fn io_err(path: &Path, e: std::io::Error) -> JobError {
     }
 }
 
-/// Reads `text_col` and `label_col` of a CSV (any other columns are ignored).
-pub fn read_labelled(
-    path: &Path,
-    text_col: &str,
-    label_col: &str,
-) -> Result<LabelledTexts, JobError> {
+/// A whole CSV (or CSV.gz) as its header and the rows' fields with their line numbers.
+/// Quoted fields may span lines; a BOM is dropped; a row of the wrong width names its line.
+/// A header and its rows, each with the line it starts on.
+type Table = (Vec<String>, Vec<(u64, Vec<String>)>);
+
+fn read_table(path: &Path) -> Result<Table, JobError> {
     let mut bytes = Vec::new();
     open_text(path, sniff(path)?)?
         .read_to_end(&mut bytes)
         .map_err(|e| io_err(path, e))?;
-    let bad =
-        |line: u64, why: String| JobError::invalid(format!("{}: line {line}", path.display()), why);
+    let bad = |line: u64, why: String| table_err(path, line, why);
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         bad(
             1 + bytes[..e.valid_up_to()]
@@ -83,17 +82,7 @@ pub fn read_labelled(
         .iter()
         .map(|f| String::from_utf8_lossy(f).trim().to_string())
         .collect();
-    let find = |c: &str| {
-        names.iter().position(|n| n == c).ok_or_else(|| {
-            bad(
-                1,
-                format!("no `{c}` column (the header has: {})", names.join(", ")),
-            )
-        })
-    };
-    let (t, l) = (find(text_col)?, find(label_col)?);
-    let mut raw: Vec<(String, String)> = Vec::new();
-    let mut unlabelled = 0;
+    let mut rows = Vec::new();
     for (line, rec) in recs {
         if rec.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
@@ -109,15 +98,55 @@ pub fn read_labelled(
                 ),
             ));
         }
-        let label = String::from_utf8_lossy(&fields[l]).trim().to_string();
+        rows.push((
+            line,
+            fields
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect(),
+        ));
+    }
+    Ok((names, rows))
+}
+
+fn table_err(path: &Path, line: u64, why: String) -> JobError {
+    JobError::invalid(format!("{}: line {line}", path.display()), why)
+}
+
+/// The position of column `name`, or an error listing the header.
+fn column(path: &Path, names: &[String], name: &str) -> Result<usize, JobError> {
+    names.iter().position(|n| n == name).ok_or_else(|| {
+        table_err(
+            path,
+            1,
+            format!("no `{name}` column (the header has: {})", names.join(", ")),
+        )
+    })
+}
+
+/// Reads `text_col` and `label_col` of a CSV (any other columns are ignored).
+pub fn read_labelled(
+    path: &Path,
+    text_col: &str,
+    label_col: &str,
+) -> Result<LabelledTexts, JobError> {
+    let (names, rows) = read_table(path)?;
+    let (t, l) = (
+        column(path, &names, text_col)?,
+        column(path, &names, label_col)?,
+    );
+    let mut raw: Vec<(String, String)> = Vec::new();
+    let mut unlabelled = 0;
+    for (_, mut cells) in rows {
+        let label = cells[l].trim().to_string();
         if label.is_empty() {
             unlabelled += 1;
             continue;
         }
-        raw.push((String::from_utf8_lossy(&fields[t]).into_owned(), label));
+        raw.push((std::mem::take(&mut cells[t]), label));
     }
     if raw.is_empty() {
-        return Err(bad(1, "no labelled rows".into()));
+        return Err(table_err(path, 1, "no labelled rows".into()));
     }
     let mut classes: Vec<String> = raw.iter().map(|r| r.1.clone()).collect();
     classes.sort();
@@ -360,40 +389,12 @@ impl TextModel {
 
 /// Reads one text column of a CSV (for applying a saved model), with each row's line number.
 pub fn read_texts(path: &Path, text_col: &str) -> Result<Vec<(u64, String)>, JobError> {
-    let mut bytes = Vec::new();
-    open_text(path, sniff(path)?)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_err(path, e))?;
-    let bad =
-        |line: u64, why: String| JobError::invalid(format!("{}: line {line}", path.display()), why);
-    let text = String::from_utf8(bytes).map_err(|_| bad(1, "not UTF-8 text".into()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut recs = records(text.as_bytes());
-    let (_, header) = recs
-        .next()
-        .ok_or_else(|| bad(1, "the file is empty".into()))?;
-    let mut fields = Vec::new();
-    split_line(header, b',', &mut fields).map_err(|e| bad(1, e))?;
-    let t = fields
-        .iter()
-        .position(|f| String::from_utf8_lossy(f).trim() == text_col)
-        .ok_or_else(|| bad(1, format!("no `{text_col}` column")))?;
-    let width = fields.len();
-    let mut out = Vec::new();
-    for (line, rec) in recs {
-        if rec.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        split_line(rec, b',', &mut fields).map_err(|e| bad(line, e))?;
-        if fields.len() != width {
-            return Err(bad(
-                line,
-                format!("{} fields where the header has {width}", fields.len()),
-            ));
-        }
-        out.push((line, String::from_utf8_lossy(&fields[t]).into_owned()));
-    }
-    Ok(out)
+    let (names, rows) = read_table(path)?;
+    let t = column(path, &names, text_col)?;
+    Ok(rows
+        .into_iter()
+        .map(|(line, mut cells)| (line, std::mem::take(&mut cells[t])))
+        .collect())
 }
 
 #[cfg(test)]
@@ -427,8 +428,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 3") && err.contains("3 fields"), "{err}");
+        let p = write("d.csv", "label,review\n1,a\n0,b\n");
         let err = read_labelled(&p, "text", "label").unwrap_err().to_string();
-        assert!(err.contains("no `text` column"), "{err}");
+        assert!(
+            err.contains("no `text` column (the header has: label, review)"),
+            "{err}"
+        );
         let p = write("c.csv", "label,review\n1,a\n1,b\n");
         let err = read_labelled(&p, "review", "label")
             .unwrap_err()
