@@ -218,16 +218,11 @@ pub fn build(
             .map(|b| b.amount as f64 / 100.0)
             .sum();
         let window = |from: i64, to: i64| -> f64 {
-            let v: Vec<f64> = c
-                .daily
-                .iter()
-                .filter(|d| d.0 >= from && d.0 < to)
-                .map(|d| d.1)
-                .collect();
+            let v = c.days_between(from, to);
             if v.len() < 30 {
                 f64::NAN
             } else {
-                v.iter().sum::<f64>() / v.len() as f64
+                v.iter().map(|d| d.1).sum::<f64>() / v.len() as f64
             }
         };
         let (recent, before) = (window(as_of - 90, as_of), window(as_of - 180, as_of - 90));

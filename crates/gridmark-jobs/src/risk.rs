@@ -100,6 +100,15 @@ pub(crate) struct CustomerData {
     pub(crate) contacts: Vec<(i64, String)>,
 }
 
+impl CustomerData {
+    /// The daily energy of days in `[from, to)` (binary search: `daily` is sorted by day).
+    pub(crate) fn days_between(&self, from: i64, to: i64) -> &[(i64, f64)] {
+        let lo = self.daily.partition_point(|x| x.0 < from);
+        let hi = self.daily.partition_point(|x| x.0 < to);
+        &self.daily[lo..hi.max(lo)]
+    }
+}
+
 /// Everything the features need, loaded once.
 pub struct RiskData {
     pub(crate) ids: Vec<String>,
@@ -370,9 +379,7 @@ impl RiskData {
         row.push(last_pay.map_or(nan, |d| (t - d) as f64));
         // Consumption.
         let window = |from: i64, to: i64| -> Vec<f64> {
-            let lo = c.daily.partition_point(|x| x.0 < from);
-            let hi = c.daily.partition_point(|x| x.0 < to);
-            c.daily[lo..hi].iter().map(|x| x.1).collect()
+            c.days_between(from, to).iter().map(|x| x.1).collect()
         };
         let avg = |v: &[f64]| {
             if v.is_empty() {

@@ -33,23 +33,6 @@ impl ShapeFeatures {
     fn column(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
-
-    /// Writes `id,<features…>` as CSV: the standardised matrix that k-means saw, so another
-    /// tool can be run on exactly the same numbers.
-    pub fn write_csv(&self, path: &Path) -> Result<(), JobError> {
-        use std::fmt::Write as _;
-        let (x, used) = standardise(self);
-        let names: Vec<&str> = used.iter().map(|&j| self.names[j].as_str()).collect();
-        let mut s = format!("id,{}\n", names.join(","));
-        for (id, row) in self.ids.iter().zip(x.chunks_exact(used.len().max(1))) {
-            s.push_str(id);
-            for v in row {
-                let _ = write!(s, ",{v}");
-            }
-            s.push('\n');
-        }
-        crate::write_atomic(path, s.as_bytes())
-    }
 }
 
 /// Share of each tail clipped before standardising: a handful of odd customers (a vacant
@@ -151,6 +134,8 @@ pub struct Segmentation {
     pub features: ShapeFeatures,
     /// Feature columns used in the clustering (constant ones are left out).
     pub used: Vec<usize>,
+    /// The standardised matrix k-means saw (customers × used columns, row-major).
+    pub matrix: Vec<f64>,
     pub fit: KMeansFit,
     /// Every k tried with its inertia and silhouette (one entry for a fixed k).
     pub scan: Vec<KChoice>,
@@ -166,6 +151,33 @@ pub struct Segmentation {
 
 fn cluster_error(e: cluster::ClusterError) -> JobError {
     JobError::invalid("segmentation", e.to_string())
+}
+
+impl Segmentation {
+    /// Writes `id,<features…>` as CSV: the standardised matrix that k-means saw, so another
+    /// tool can be run on exactly the same numbers.
+    pub fn write_matrix(&self, path: &Path) -> Result<(), JobError> {
+        use std::fmt::Write as _;
+        let names: Vec<&str> = self
+            .used
+            .iter()
+            .map(|&j| self.features.names[j].as_str())
+            .collect();
+        let mut s = format!("id,{}\n", names.join(","));
+        for (id, row) in self
+            .features
+            .ids
+            .iter()
+            .zip(self.matrix.chunks_exact(self.used.len().max(1)))
+        {
+            s.push_str(id);
+            for v in row {
+                let _ = write!(s, ",{v}");
+            }
+            s.push('\n');
+        }
+        crate::write_atomic(path, s.as_bytes())
+    }
 }
 
 /// Clusters the customers and describes the segments.
@@ -242,6 +254,7 @@ pub fn segment(
     Ok(Segmentation {
         features,
         used,
+        matrix: x,
         fit,
         scan,
         silhouette,
@@ -802,7 +815,7 @@ pub fn store(
     use gridmark_core::catalog;
     use gridmark_core::columns::Value;
     let run_id = crate::vee::run_id(clock.now_ms());
-    let (x, _) = standardise(&seg.features);
+    let x = &seg.matrix;
     let d = seg.fit.dim;
     let mut rows = gridmark_core::Rows::new(catalog::table("segments")?);
     for (i, id) in seg.features.ids.iter().enumerate() {

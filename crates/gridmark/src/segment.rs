@@ -122,7 +122,7 @@ fn report(
     seconds: f64,
 ) -> Result<(), CliError> {
     if let Some(path) = &args.features_out {
-        seg.features.write_csv(path)?;
+        seg.write_matrix(path)?;
         eprintln!("wrote the feature matrix to {}", path.display());
     }
     if let Some(path) = &args.labels_out {
