@@ -729,6 +729,147 @@ const RISK_SCORES: &[ColumnDef] = &[
     ),
 ];
 
+const TEXT_DOCUMENTS: &[ColumnDef] = &[
+    col("source", Utf8, false, "work_order | survey"),
+    col("doc_id", Utf8, false, "order_id or survey_id"),
+    col("run_id", Utf8, false, "the analysis run (UTC start time)"),
+    col("customer_id", Utf8, true, "customer"),
+    col("ts", TimestampMs, false, "created or answered (UTC)"),
+    col(
+        "language",
+        Utf8,
+        false,
+        "zh | en | mixed | unknown (detected)",
+    ),
+    col("kind", Utf8, true, "work-order kind; survey for comments"),
+    col(
+        "category_given",
+        Utf8,
+        true,
+        "category written on the work order, if any",
+    ),
+    col(
+        "category",
+        Utf8,
+        true,
+        "category predicted from the text (null without a model)",
+    ),
+    col(
+        "category_margin",
+        Float64,
+        true,
+        "decision value of the predicted category (higher = surer)",
+    ),
+    col(
+        "sentiment_score",
+        Float64,
+        false,
+        "lexicon score: sum of sentiment words after degree and negation",
+    ),
+    col("sentiment", Utf8, false, "positive | neutral | negative"),
+    col(
+        "keywords",
+        Utf8,
+        true,
+        "top terms by TF-IDF, comma-separated",
+    ),
+    col("words", Int64, false, "words after segmentation"),
+];
+
+const TEXT_TOPICS: &[ColumnDef] = &[
+    col("week", Date, false, "Monday of the week (UTC)"),
+    col("term", Utf8, false, "word or character bigram"),
+    col("run_id", Utf8, false, "the analysis run (UTC start time)"),
+    col(
+        "topic",
+        Utf8,
+        false,
+        "the term heading this term's group: terms in nearly the same documents that week",
+    ),
+    col("docs", Int64, false, "documents holding the term that week"),
+    col("share", Float64, false, "share of the week's documents"),
+    col(
+        "hot_rank",
+        Int64,
+        true,
+        "rank by documents among the week's hot terms (1 = most)",
+    ),
+    col(
+        "expected",
+        Float64,
+        true,
+        "documents expected from the previous 8 weeks (null: too little history)",
+    ),
+    col(
+        "p_value",
+        Float64,
+        true,
+        "one-sided Poisson p-value of so many documents",
+    ),
+    col(
+        "emerging",
+        Utf8,
+        false,
+        "yes: significant jump (Bonferroni over the week's terms) | no",
+    ),
+    col(
+        "example",
+        Utf8,
+        true,
+        "one text of the week holding the term",
+    ),
+];
+
+const COMPLAINT_LINKS: &[ColumnDef] = &[
+    col("order_id", Utf8, false, "the complaint work order"),
+    col("run_id", Utf8, false, "the analysis run (UTC start time)"),
+    col("customer_id", Utf8, true, "customer"),
+    col("created_at", TimestampMs, false, "complaint opened (UTC)"),
+    col(
+        "category",
+        Utf8,
+        true,
+        "category written on the order, else predicted",
+    ),
+    col(
+        "estimated_days",
+        Int64,
+        false,
+        "days with estimated, edited or missing reads in the 45 days before (latest VEE run)",
+    ),
+    col(
+        "bill_ratio",
+        Float64,
+        true,
+        "latest bill issued in the 45 days before ÷ the median of the 6 before it",
+    ),
+    col(
+        "meter_event",
+        Utf8,
+        true,
+        "VEE finding on the customer's meters in the 30 days before (rule, dates)",
+    ),
+    col(
+        "area_outage",
+        Utf8,
+        true,
+        "zero or missing readings on most of the area's meters at once in the 7 days before",
+    ),
+    col(
+        "tariff_change",
+        Utf8,
+        true,
+        "the customer's tariff or its prices changed in the 60 days before",
+    ),
+    col(
+        "cause",
+        Utf8,
+        false,
+        "estimated_reads | high_bill | meter_fault | outage | tariff_change | none",
+    ),
+    col("explanation", Utf8, false, "the likely cause in words"),
+];
+
 const FORECASTS: &[ColumnDef] = &[
     col("run_id", Utf8, false, "the forecast run (UTC start time)"),
     col("level", Utf8, false, "total | region | area | customer"),
@@ -1066,6 +1207,33 @@ pub static TABLES: &[TableDef] = &[
         [],
         "churn and arrears probabilities with reasons from the latest `gridmark risk-model score`"
     ),
+    table!(
+        "text_documents",
+        Records,
+        TEXT_DOCUMENTS,
+        ["source", "doc_id"],
+        Partitioning::None,
+        [],
+        "language, sentiment, category and keywords of every work order and survey comment from the latest `gridmark text analyze`"
+    ),
+    table!(
+        "text_topics",
+        Records,
+        TEXT_TOPICS,
+        ["week", "term"],
+        Partitioning::None,
+        [],
+        "hot and emerging terms per week from the latest `gridmark text analyze`"
+    ),
+    table!(
+        "complaint_links",
+        Records,
+        COMPLAINT_LINKS,
+        ["order_id"],
+        Partitioning::None,
+        [],
+        "each complaint with the facts about its account near its date and the likely cause (`gridmark text analyze`)"
+    ),
 ];
 
 /// Tables written by gridmark's own jobs (VEE, …) rather than imported or generated.
@@ -1079,6 +1247,9 @@ pub const DERIVED: &[&str] = &[
     "segments",
     "risk_scores",
     "customer_profiles",
+    "text_documents",
+    "text_topics",
+    "complaint_links",
 ];
 
 /// Looks a table up by name.

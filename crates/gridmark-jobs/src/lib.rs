@@ -15,9 +15,14 @@
 //! * [`segment`]: load-shape features, k-means segments described in words, `segments`.
 //! * [`risk`]: churn and arrears models as of a day, calibrated, with reasons; `risk_scores`.
 //! * [`text`]: labelled text files and the text classifier's evaluation protocols.
+//! * [`text_analyze`]: language, sentiment, category, keywords and weekly hot and emerging
+//!   terms of the lake's work orders and survey comments.
+//! * [`complaints`]: each complaint linked to its account's reads, bills, meter events,
+//!   outages and tariff changes, with the likely cause.
 //! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
 pub mod billing;
+pub mod complaints;
 pub mod daily;
 pub mod error;
 pub mod forecast;
@@ -34,6 +39,7 @@ pub mod segment;
 pub mod suspects;
 pub mod tabular;
 pub mod text;
+pub mod text_analyze;
 pub mod theft;
 pub mod vee;
 

@@ -9,7 +9,7 @@
 //! * Weather sensitivity: daily kWh regressed on cooling degrees (above 22 °C), heating degrees
 //!   (below 15 °C) and a working-day flag, as % of the base day per degree.
 //! * Payment: share of bills paid late, mean days late, amount outstanding, a punctuality tag.
-//! * Service: complaints in 12 months (their sentiment is a slot for the text analytics),
+//! * Service: complaints in 12 months and their mean sentiment (from `gridmark text analyze`),
 //!   preferred channel and digital share.
 //! * Segment, value tier, churn and arrears probability (when those jobs have run).
 //!
@@ -180,6 +180,30 @@ pub fn build(
             }
         }
     }
+    // Mean sentiment of each customer's complaints in the year before, from `text analyze`.
+    let mut sentiment: HashMap<String, (f64, usize)> = HashMap::new();
+    q.for_each(
+        "SELECT customer_id, ts, sentiment_score FROM text_documents \
+         WHERE source = 'work_order' AND kind = 'complaint' AND customer_id IS NOT NULL",
+        |b| {
+            let (c, t, v) = (
+                strings(b, "customer_id")?,
+                timestamps(b, "ts")?,
+                floats(b, "sentiment_score")?,
+            );
+            for i in 0..b.num_rows() {
+                if let (Some(c), Some(t), Some(v)) = (&c[i], t[i], v[i]) {
+                    let day = t.div_euclid(86_400_000);
+                    if day < as_of && day >= as_of - 365 {
+                        let e = sentiment.entry(c.clone()).or_default();
+                        e.0 += v;
+                        e.1 += 1;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
     let mut scores: HashMap<(String, String), (f64, String)> = HashMap::new();
     for b in q.collect("SELECT customer_id, model, probability, band FROM risk_scores")? {
         let (c, m, p, band) = (
@@ -422,7 +446,7 @@ pub fn build(
             outstanding_yuan: outstanding,
             punctuality,
             complaints_12m,
-            complaint_sentiment: None,
+            complaint_sentiment: sentiment.get(id).map(|e| e.0 / e.1 as f64),
             preferred_channel,
             digital_share,
             segment: segment.map(|s| s.0),
@@ -490,6 +514,7 @@ pub fn build(
         ("segments", !segments.is_empty()),
         ("churn scores", scores.keys().any(|k| k.0 == "churn")),
         ("arrears scores", scores.keys().any(|k| k.0 == "arrears")),
+        ("complaint sentiment", !sentiment.is_empty()),
     ];
     Ok(ProfileReport {
         profiles,

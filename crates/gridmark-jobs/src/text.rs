@@ -18,19 +18,80 @@ pub const POWER_TERMS: &[&str] = &[
     "台区",
     "阶梯电价",
     "峰谷电价",
-    "欠费",
-    "停电",
-    "电表",
+    "分时电价",
+    "尖峰电价",
+    "一般工商业",
+    "电价调整",
+    "调价",
+    "电价",
     "电费",
+    "电量",
+    "账单",
+    "电子账单",
+    "读数",
+    "估抄",
     "抄表",
     "缴费",
-    "营业厅",
-    "用电",
-    "供电",
+    "交费",
+    "欠费",
+    "催费",
+    "违约金",
+    "滞纳金",
+    "余额",
+    "退费",
+    "发票",
+    "代扣",
+    "扣款",
+    "停电",
+    "来电",
+    "抢修",
     "跳闸",
+    "漏电",
     "电压",
+    "电表",
+    "电表箱",
+    "表箱",
+    "计量",
+    "进户线",
+    "变压器",
+    "线路",
+    "供电所",
+    "供电",
+    "用电",
+    "报装",
+    "新装",
+    "增容",
+    "过户",
+    "销户",
+    "户名",
     "户号",
+    "营业厅",
+    "客服",
+    "工作人员",
+    "热线",
+    "网上国网",
+    "掌上电力",
+    "手机",
+    "微信",
+    "支付宝",
+    "充电桩",
+    "光伏",
+    "并网",
     "预付费",
+    "工单",
+    "窗口",
+    "排队",
+    "通知",
+    "公告",
+    "系统",
+    "师傅",
+    "电工",
+    "空调",
+    "冰箱",
+    "路灯",
+    "私拉",
+    "偷电",
+    "电线",
 ];
 
 /// Texts with their labels as class numbers (classes sorted by name).
@@ -175,7 +236,7 @@ pub fn read_labelled(
 
 /// Reads the BosonNLP scores, degree words and negation words from a directory holding
 /// `BosonNLP_sentiment_score.txt`, `degreeDict.utf8.txt` and `notDict.utf8.txt`.
-pub fn load_lexicon(dir: &Path) -> Result<LexiconScorer, JobError> {
+pub fn read_lexicon(dir: &Path) -> Result<gridmark_analytics::text::Lexicon, JobError> {
     let read = |name: &str| {
         let p = dir.join(name);
         std::fs::read_to_string(&p).map_err(|e| io_err(&p, e))
@@ -188,8 +249,14 @@ pub fn load_lexicon(dir: &Path) -> Result<LexiconScorer, JobError> {
     let degrees = lexicon::parse_degree_words(&read("degreeDict.utf8.txt")?)
         .map_err(|e| named("degreeDict.utf8.txt", e))?;
     let negations = lexicon::parse_word_list(&read("notDict.utf8.txt")?);
-    let lex = gridmark_analytics::text::Lexicon::new(scores, degrees, negations);
-    LexiconScorer::new(lex, POWER_TERMS, LexiconParams::default())
+    Ok(gridmark_analytics::text::Lexicon::new(
+        scores, degrees, negations,
+    ))
+}
+
+/// The BosonNLP lexicon as it is (no service words laid over), for `text eval --lexicon`.
+pub fn load_lexicon(dir: &Path) -> Result<LexiconScorer, JobError> {
+    LexiconScorer::new(read_lexicon(dir)?, POWER_TERMS, LexiconParams::default())
         .map_err(|e| JobError::invalid(dir.display().to_string(), e.to_string()))
 }
 

@@ -353,6 +353,46 @@ pub enum TextCommand {
     Train(TextTrainArgs),
     /// Apply a saved classifier to a CSV's text column (`line,predicted,score`).
     Predict(TextPredictArgs),
+    /// Analyse the lake's work orders and survey comments: language, sentiment, category,
+    /// keywords, weekly hot and emerging terms, and each complaint's likely cause. Stores
+    /// `text_documents`, `text_topics` and `complaint_links`.
+    Analyze(TextAnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TextAnalyzeArgs {
+    /// A larger sentiment lexicon under the built-in one: a directory with
+    /// BosonNLP_sentiment_score.txt, degreeDict.utf8.txt and notDict.utf8.txt.
+    #[arg(long, value_name = "DIR")]
+    pub lexicons: Option<PathBuf>,
+    /// A category model saved by `gridmark text train` (default: train one on the lake's work
+    /// orders that carry a category).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Sentiment scores within ±this are neutral.
+    #[arg(long, default_value_t = 0.5)]
+    pub neutral_band: f64,
+    /// Keywords kept per document.
+    #[arg(long, default_value_t = 5)]
+    pub keywords: usize,
+    /// Documents a term needs in a week to be emerging.
+    #[arg(long, default_value_t = 5)]
+    pub min_docs: u32,
+    /// How many times its expected count an emerging term needs.
+    #[arg(long, default_value_t = 3.0)]
+    pub min_ratio: f64,
+    /// Significance per week, Bonferroni-corrected over the week's terms.
+    #[arg(long, default_value_t = 0.01)]
+    pub alpha: f64,
+    /// Emerging terms and complaints listed on screen.
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+    /// Write a report page (tiles, charts, emerging terms, complaint causes).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print a summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -125,6 +125,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Text(cli::TextCommand::Eval(t)) => text::eval(t),
         cli::Command::Text(cli::TextCommand::Train(t)) => text::train(t),
         cli::Command::Text(cli::TextCommand::Predict(t)) => text::predict(t),
+        cli::Command::Text(cli::TextCommand::Analyze(t)) => text::analyze(args.data.as_deref(), t),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
     }
 }

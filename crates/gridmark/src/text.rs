@@ -1,7 +1,7 @@
-//! `gridmark text eval`.
+//! `gridmark text eval|train|predict|analyze`.
 
 use crate::CliError;
-use crate::cli::{TextEvalArgs, TextPredictArgs, TextTrainArgs};
+use crate::cli::{TextAnalyzeArgs, TextEvalArgs, TextPredictArgs, TextTrainArgs};
 use crate::metering::{print_json, write_atomic};
 use gridmark_analytics::text::{LinearParams, Loss};
 use gridmark_jobs::text::{self, Protocol};
@@ -172,4 +172,298 @@ pub fn eval(args: TextEvalArgs) -> Result<(), CliError> {
         )?;
     }
     Ok(())
+}
+
+pub fn analyze(data: Option<&std::path::Path>, args: TextAnalyzeArgs) -> Result<(), CliError> {
+    use gridmark_analytics::text::TopicParams;
+    use gridmark_jobs::text_analyze::{self, AnalyzeOptions};
+    if !(args.neutral_band.is_finite() && args.neutral_band >= 0.0) {
+        return Err(crate::usage(format!(
+            "--neutral-band {}: must be 0 or more",
+            args.neutral_band
+        )));
+    }
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(crate::usage(format!(
+            "--alpha {}: a probability between 0 and 1",
+            args.alpha
+        )));
+    }
+    if !(args.min_ratio.is_finite() && args.min_ratio >= 1.0) {
+        return Err(crate::usage(format!(
+            "--min-ratio {}: at least 1",
+            args.min_ratio
+        )));
+    }
+    let dir = crate::cli::data_dir(data)?;
+    let lake = gridmark_lake::Lake::open(&dir)?;
+    let options = AnalyzeOptions {
+        lexicon_dir: args.lexicons.clone(),
+        model: args.model.clone(),
+        neutral_band: args.neutral_band,
+        keywords: args.keywords,
+        topics: TopicParams {
+            min_docs: args.min_docs,
+            min_ratio: args.min_ratio,
+            alpha: args.alpha,
+            hot_per_week: 30,
+            ..TopicParams::default()
+        },
+        ..AnalyzeOptions::default()
+    };
+    let quiet = args.json;
+    let mut progress = |m: &str| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    let r = text_analyze::analyze(
+        &lake,
+        std::sync::Arc::new(gridmark_core::SystemClock),
+        &options,
+        &mut progress,
+    )?;
+    let languages = r.count_by(|d| Some(d.language.to_string()));
+    let sentiments = r.count_by(|d| Some(d.sentiment.to_string()));
+    let categories = r.count_by(|d| d.category.clone());
+    let mut causes: std::collections::BTreeMap<&str, usize> = Default::default();
+    for l in &r.links {
+        *causes.entry(l.cause).or_default() += 1;
+    }
+    // One line per topic: the head term, with the terms grouped under it.
+    let heads = |keep: &dyn Fn(&text_analyze::TopicRow) -> bool| -> Vec<TopicLine> {
+        let mut out: Vec<TopicLine> = Vec::new();
+        for t in r.topics.iter().filter(|t| keep(t)) {
+            match out
+                .iter_mut()
+                .find(|l| l.head.week == t.week && l.head.term == t.topic)
+            {
+                Some(l) => l.also.push(t.term.clone()),
+                None if t.term == t.topic => out.push(TopicLine {
+                    head: t.clone(),
+                    also: Vec::new(),
+                }),
+                None => {}
+            }
+        }
+        out
+    };
+    let emerging = heads(&|t| t.emerging);
+    let last_week = r.topics.iter().map(|t| t.week.as_str()).max().unwrap_or("");
+    let mut hot = heads(&|t| t.week == last_week && t.hot_rank.is_some() && !t.emerging);
+    hot.sort_by_key(|l| std::cmp::Reverse(l.head.docs));
+    hot.truncate(10);
+    if let Some(path) = &args.html {
+        write_atomic(path, html_report(&r, &emerging, &hot, &causes).as_bytes())?;
+        eprintln!("wrote {}", path.display());
+    }
+    if args.json {
+        let pairs = |v: &[(String, usize)]| {
+            v.iter()
+                .map(|(k, n)| (k.clone(), json!(n)))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        return print_json(&json!({
+            "documents": r.documents.len(),
+            "run_id": r.run_id, "version": r.version, "seconds": r.seconds,
+            "languages": pairs(&languages), "sentiment": pairs(&sentiments),
+            "categories": pairs(&categories), "category_source": r.categories,
+            "emerging": emerging, "hot_last_week": hot,
+            "emerging_terms": r.topics.iter().filter(|t| t.emerging).count(),
+            "complaints": r.links.len(), "causes": causes,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    let share = |n: usize| 100.0 * n as f64 / r.documents.len().max(1) as f64;
+    writeln!(
+        out,
+        "{} texts analysed in {:.1} s (lake version {})",
+        r.documents.len(),
+        r.seconds,
+        r.version
+    )?;
+    let line = |v: &[(String, usize)]| {
+        v.iter()
+            .map(|(k, n)| format!("{k} {n} ({:.0} %)", share(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out, "languages: {}", line(&languages))?;
+    writeln!(out, "sentiment: {}", line(&sentiments))?;
+    write!(out, "categories: {}", r.categories.from)?;
+    match r.categories.holdout {
+        Some((acc, f1, n)) => writeln!(
+            out,
+            "; on {n} held-out orders accuracy {acc:.3}, macro-F1 {f1:.3}"
+        )?,
+        None => writeln!(out)?,
+    }
+    if !categories.is_empty() {
+        writeln!(out, "  {}", line(&categories))?;
+    }
+    writeln!(
+        out,
+        "\nemerging topics ({} over all weeks; p: one-sided Poisson against the 8 weeks before):",
+        emerging.len()
+    )?;
+    writeln!(
+        out,
+        "  {:<10} {:<14} {:>6} {:>9} {:>10}  with",
+        "week", "term", "docs", "expected", "p"
+    )?;
+    for l in emerging.iter().take(args.top) {
+        let t = &l.head;
+        writeln!(
+            out,
+            "  {:<10} {:<14} {:>6} {:>9.1} {:>10.1e}  {}",
+            t.week,
+            t.term,
+            t.docs,
+            t.expected.unwrap_or(f64::NAN),
+            t.p_value.unwrap_or(f64::NAN),
+            l.also.join(" ")
+        )?;
+    }
+    if !hot.is_empty() {
+        writeln!(
+            out,
+            "\nhot terms of the week of {last_week}: {}",
+            hot.iter()
+                .map(|l| format!("{} ({})", l.head.term, l.head.docs))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{} complaints linked to their accounts' data; likely causes: {}",
+        r.links.len(),
+        causes
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    for l in r.links.iter().filter(|l| l.cause != "none").take(args.top) {
+        writeln!(out, "  {:<12} {}", l.order_id, l.explanation)?;
+    }
+    writeln!(
+        out,
+        "\nstored text_documents, text_topics and complaint_links (try: gridmark sql \"SELECT cause, count(*) FROM complaint_links GROUP BY 1\")"
+    )?;
+    Ok(())
+}
+
+/// A topic as shown: its head term and the terms grouped under it.
+#[derive(serde::Serialize)]
+struct TopicLine {
+    #[serde(flatten)]
+    head: gridmark_jobs::text_analyze::TopicRow,
+    also: Vec<String>,
+}
+
+fn html_report(
+    r: &gridmark_jobs::text_analyze::AnalyzeReport,
+    emerging: &[TopicLine],
+    hot: &[TopicLine],
+    causes: &std::collections::BTreeMap<&str, usize>,
+) -> String {
+    use gridmark_jobs::html::Page;
+    let mut page = Page::new("Work orders and comments: what customers say");
+    let negative = r
+        .results
+        .iter()
+        .filter(|d| d.sentiment == "negative")
+        .count();
+    page.tiles(&[
+        ("texts", r.documents.len().to_string()),
+        (
+            "negative",
+            format!(
+                "{:.0} %",
+                100.0 * negative as f64 / r.documents.len().max(1) as f64
+            ),
+        ),
+        ("emerging topics", emerging.len().to_string()),
+        ("complaints linked", r.links.len().to_string()),
+    ]);
+    // Weekly volume and negative share.
+    let mut weeks: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+    for (d, x) in r.documents.iter().zip(&r.results) {
+        let w = (d.ts.div_euclid(86_400_000) + 3).div_euclid(7) * 7 - 3;
+        let e = weeks.entry(w).or_default();
+        e.0 += 1.0;
+        if x.sentiment == "negative" {
+            e.1 += 1.0;
+        }
+    }
+    let x: Vec<String> = weeks
+        .keys()
+        .map(|&d| gridmark_core::civil::format_date(d))
+        .collect();
+    page.line_chart(
+        "texts per week",
+        &x,
+        &[("texts", weeks.values().map(|v| v.0).collect())],
+    );
+    page.line_chart(
+        "share negative per week, %",
+        &x,
+        &[(
+            "negative %",
+            weeks.values().map(|v| 100.0 * v.1 / v.0.max(1.0)).collect(),
+        )],
+    );
+    page.h2("Emerging topics");
+    page.p("Terms whose weekly documents jump against the 8 weeks before (one-sided Poisson, Bonferroni over the week's terms); terms found in nearly the same documents are one topic.");
+    let rows: Vec<Vec<String>> = emerging
+        .iter()
+        .map(|l| {
+            let t = &l.head;
+            vec![
+                t.week.clone(),
+                t.term.clone(),
+                l.also.join(" "),
+                t.docs.to_string(),
+                format!("{:.1}", t.expected.unwrap_or(f64::NAN)),
+                format!("{:.1e}", t.p_value.unwrap_or(f64::NAN)),
+                t.example.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    page.table(
+        &["week", "topic", "with", "docs", "expected", "p", "example"],
+        &rows,
+    );
+    page.h2("Hot terms of the latest week");
+    page.bar_chart(
+        "documents",
+        &hot.iter()
+            .map(|l| (l.head.term.clone(), l.head.docs as f64))
+            .collect::<Vec<_>>(),
+    );
+    page.h2("Complaints and their likely causes");
+    page.bar_chart(
+        "complaints by likely cause",
+        &causes
+            .iter()
+            .map(|(k, n)| (k.to_string(), *n as f64))
+            .collect::<Vec<_>>(),
+    );
+    let rows: Vec<Vec<String>> = r
+        .links
+        .iter()
+        .filter(|l| l.cause != "none")
+        .take(200)
+        .map(|l| {
+            vec![
+                l.order_id.clone(),
+                l.customer_id.clone().unwrap_or_default(),
+                gridmark_core::civil::format_utc(l.created_at),
+                l.explanation.clone(),
+            ]
+        })
+        .collect();
+    page.table(&["order", "customer", "opened", "likely cause"], &rows);
+    page.finish()
 }

@@ -155,3 +155,185 @@ fn bad_text_inputs_are_named() {
     ]);
     assert!(err.contains("none.csv"), "{err}");
 }
+
+fn sql_csv(lake: &str, query: &str) -> Vec<Vec<String>> {
+    ok(&["--data", lake, "sql", query, "--format", "csv"])
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+/// Twelve weeks of work orders: eight steady complaints five times a week each, and in the
+/// tenth week twelve about EV chargers that never came up before.
+fn crafted_stream(path: &std::path::Path) {
+    const STEADY: [&str; 8] = [
+        "电费账单比上个月高，怀疑抄表有误",
+        "营业厅排队时间太长，服务态度不满意",
+        "我们小区又停电了，请尽快抢修",
+        "想咨询峰谷电价怎么申请",
+        "The bill is too high this month, please check the meter",
+        "Power cut again in our street since this morning",
+        "客服耐心解答了问题，非常满意",
+        "电表读数不准，请派人检测",
+    ];
+    let monday = 20_150; // 2025-03-03
+    let mut csv = String::from("order_id,customer_id,created_at,kind,category,text\n");
+    let mut n = 0;
+    for week in 0..12 {
+        for day in 0..5 {
+            for (k, text) in STEADY.iter().enumerate() {
+                n += 1;
+                let (y, m, d) = common::civil(monday + week * 7 + day);
+                writeln!(
+                    csv,
+                    "W{n:05},C{:03},{y}-{m:02}-{d:02}T0{}:00:00Z,complaint,billing,\"{text}\"",
+                    k + 1,
+                    k + 1
+                )
+                .unwrap();
+            }
+        }
+        if week == 9 {
+            for i in 0..12 {
+                n += 1;
+                let (y, m, d) = common::civil(monday + week * 7 + i % 5);
+                writeln!(
+                    csv,
+                    "W{n:05},C1{i:02},{y}-{m:02}-{d:02}T10:00:00Z,complaint,other,家里的充电桩无法充电，APP一直提示故障"
+                )
+                .unwrap();
+            }
+        }
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[test]
+fn text_analyze_detects_an_emerging_term_in_a_crafted_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let orders = dir.path().join("orders.csv");
+    crafted_stream(&orders);
+    ok(&[
+        "--data",
+        l,
+        "import",
+        "work_orders",
+        orders.to_str().unwrap(),
+    ]);
+    let html = dir.path().join("text.html");
+    let r: serde_json::Value = serde_json::from_str(&ok(&[
+        "--data",
+        l,
+        "text",
+        "analyze",
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(r["documents"], 8 * 5 * 12 + 12, "{r}");
+    let emerging = r["emerging"].as_array().unwrap();
+    assert!(!emerging.is_empty(), "{r}");
+    // Only the tenth week has emerging terms, and the charger is one of them.
+    assert!(
+        emerging.iter().all(|t| t["week"] == "2025-05-05"),
+        "{emerging:?}"
+    );
+    assert!(
+        emerging.iter().any(|t| t["term"] == "充电桩"
+            && t["docs"] == 12
+            && t["p_value"].as_f64().unwrap() < 1e-6),
+        "{emerging:?}"
+    );
+    // Both languages detected, and sentiment follows negation.
+    assert_eq!(r["languages"]["zh"], 6 * 5 * 12 + 12, "{r}");
+    assert_eq!(r["languages"]["en"], 2 * 5 * 12, "{r}");
+    let rows = sql_csv(
+        l,
+        "SELECT DISTINCT customer_id, sentiment FROM text_documents WHERE customer_id IN ('C002', 'C007') ORDER BY 1",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec!["C002".to_string(), "negative".to_string()],
+            vec!["C007".to_string(), "positive".to_string()]
+        ]
+    );
+    // The power term stays whole among the keywords.
+    let rows = sql_csv(
+        l,
+        "SELECT keywords FROM text_documents WHERE customer_id = 'C100'",
+    );
+    assert!(rows[0].join(",").contains("充电桩"), "{rows:?}");
+    // Every complaint is linked, and without readings or bills no cause is invented.
+    assert_eq!(r["complaints"], 8 * 5 * 12 + 12);
+    assert_eq!(r["causes"]["none"], 8 * 5 * 12 + 12, "{r}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("充电桩") && page.contains("<svg"));
+    // A second run replaces the tables rather than adding to them.
+    ok(&["--data", l, "text", "analyze", "--json"]);
+    let n = sql_csv(l, "SELECT count(*) FROM text_documents");
+    assert_eq!(n[0][0], (8 * 5 * 12 + 12).to_string());
+}
+
+#[test]
+fn text_analyze_errors_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        "order_id,customer_id,created_at,kind,category,text\nW1,C1,2025-03-03T08:00:00Z,complaint,billing,\n",
+    )
+    .unwrap();
+    ok(&[
+        "--data",
+        l,
+        "import",
+        "work_orders",
+        orders.to_str().unwrap(),
+    ]);
+    let err = fails(&["--data", l, "text", "analyze"]);
+    assert!(err.contains("no text to analyse"), "{err}");
+    let err = fails(&["--data", l, "text", "analyze", "--alpha", "2"]);
+    assert!(err.contains("--alpha 2"), "{err}");
+    let bad = dir.path().join("model.json");
+    std::fs::write(&bad, "{\"format\": 3}").unwrap();
+    std::fs::write(
+        &orders,
+        "order_id,customer_id,created_at,kind,category,text\nW2,C1,2025-03-03T08:00:00Z,complaint,billing,电费太高\n",
+    )
+    .unwrap();
+    ok(&[
+        "--data",
+        l,
+        "import",
+        "work_orders",
+        orders.to_str().unwrap(),
+    ]);
+    let err = fails(&[
+        "--data",
+        l,
+        "text",
+        "analyze",
+        "--model",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("model.json") && err.contains("not a gridmark text model"),
+        "{err}"
+    );
+    let err = fails(&[
+        "--data",
+        l,
+        "text",
+        "analyze",
+        "--lexicons",
+        dir.path().join("nolex").to_str().unwrap(),
+    ]);
+    assert!(err.contains("BosonNLP_sentiment_score.txt"), "{err}");
+}

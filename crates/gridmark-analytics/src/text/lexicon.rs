@@ -322,6 +322,25 @@ impl LexiconScorer {
     /// The sentiment of `text`.
     pub fn score(&self, text: &str) -> LexiconScore {
         let lower = text.to_lowercase();
+        self.score_tokens(&lower, &self.tokens(&lower))
+    }
+
+    /// The sentiment of `text` and its words (as [`Self::segment`] gives them), from one pass
+    /// of segmentation.
+    pub fn analyze(&self, text: &str) -> (LexiconScore, Vec<String>) {
+        let lower = text.to_lowercase();
+        let tokens = self.tokens(&lower);
+        let words = tokens
+            .iter()
+            .filter_map(|t| match *t {
+                Token::Word(a, b) => Some(lower[a..b].to_owned()),
+                Token::Break => None,
+            })
+            .collect();
+        (self.score_tokens(&lower, &tokens), words)
+    }
+
+    fn score_tokens(&self, lower: &str, tokens: &[Token]) -> LexiconScore {
         let mut total = 0.0;
         let mut matched = 0;
         // Modifiers waiting for their sentiment word.
@@ -329,7 +348,7 @@ impl LexiconScorer {
         let mut degree = 1.0;
         let mut gap = 0;
         let mut pending = false;
-        for token in self.tokens(&lower) {
+        for &token in tokens {
             let Token::Word(a, b) = token else {
                 (negations, degree, pending) = (0, 1.0, false);
                 continue;
@@ -496,7 +515,7 @@ fn note_length(longest: &mut FastMap<char, usize>, word: &str, cap: usize) {
 }
 
 /// Scripts written without spaces between words: Han ideographs (with 々 and 〇) and kana.
-fn dense_script(c: char) -> bool {
+pub(crate) fn dense_script(c: char) -> bool {
     matches!(c,
         '\u{3005}' | '\u{3007}'
         | '\u{3040}'..='\u{30FF}'

@@ -11,6 +11,9 @@
 //!   assignment for multi-class labels.
 //! * [`lexicon`]: sentiment from a word-score lexicon (e.g. BosonNLP) with negation and degree
 //!   words, over forward-maximum-matching segmentation that keeps user dictionary terms whole.
+//! * [`builtin`]: a small Chinese and English lexicon of power-service language, the default.
+//! * [`topics`]: language detection, candidate terms and keywords, and hot and emerging terms
+//!   per week with a Poisson significance test.
 //!
 //! Nothing here reads files: lexicons are parsed from strings the caller has read.
 //!
@@ -28,14 +31,17 @@
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
+pub mod builtin;
 pub mod eval;
 pub mod lexicon;
 pub mod linear;
 pub mod tfidf;
+pub mod topics;
 
 pub use lexicon::{Lexicon, LexiconParams, LexiconScore, LexiconScorer, Sentiment};
 pub use linear::{LinearModel, LinearParams, Loss};
 pub use tfidf::{SparseVec, TfidfParams, TfidfVectorizer};
+pub use topics::{Language, TopicParams, WeekTerm};
 
 /// Why a text operation failed.
 #[derive(Debug, Clone, PartialEq)]
