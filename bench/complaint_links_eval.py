@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """How often `gridmark text analyze` names the planted cause of a demo complaint.
 
-The demo plants meter faults (stuck, gap, zero_run), bill errors (billed on an estimated read)
+The demo plants meter faults (stuck, zero_run), communication gaps (whose reads VEE fills, so
+the expected cause is estimated reads), bill errors (billed on an estimated read)
 and area power cuts, writes them to truth/anomalies.csv, and makes some affected customers
 complain. For each complaint whose customer had a planted event just before it (a fault
 ending in the 10 days before, a bill error whose month ended in the 45 days before, an outage
@@ -47,17 +48,19 @@ def main():
         if t["kind"] == "outage":
             area = t["note"].split()[1]
             outages[area].append(s)
-        elif t["kind"] in ("stuck", "gap", "zero_run"):
+        elif t["kind"] in ("stuck", "zero_run"):
             events[t["customer_id"]].append(("meter_fault", s, e))
+        elif t["kind"] == "gap":  # missing reads, filled by VEE: the fact is estimated reads
+            events[t["customer_id"]].append(("estimated_reads", s, e))
         elif t["kind"] == "bill_error" and float(t["param"]) > 1.0:
             events[t["customer_id"]].append(("high_bill", s, e))
-    found, total = Counter(), Counter()
+    found, total, confusion = Counter(), Counter(), Counter()
     unplanted = Counter()
     for l in links:
         t = ms(l["created_at"])
         planted = set()
         for kind, s, e in events.get(l["customer_id"], []):
-            window = 10 * day if kind == "meter_fault" else 45 * day
+            window = 45 * day if kind == "high_bill" else 10 * day
             if t - window <= e <= t + day:
                 planted.add(kind)
         if any(0 <= t - s <= 1 * day for s in outages.get(areas.get(l["customer_id"]), [])):
@@ -67,11 +70,13 @@ def main():
         for p in planted:
             total[p] += 1
             found[p] += l["cause"] == p
+            confusion[f"{p} -> {l['cause']} ({l['category']})"] += 1
     result = {
         "complaints": len(links),
         "planted": {k: {"complaints": total[k], "cause_named": found[k],
                         "recall": found[k] / total[k] if total[k] else None} for k in sorted(total)},
         "without_planted_event": dict(unplanted),
+        "planted_to_named": dict(sorted(confusion.items())),
     }
     print(json.dumps(result, indent=2))
 

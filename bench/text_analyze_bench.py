@@ -74,8 +74,12 @@ def write_orders(path, rows, seed=7):
                 cat = r.choice(cats)
                 lang = "en" if r.random() < 0.15 else "zh"
                 text = fill(r, r.choice(EN[cat] if lang == "en" else ZH[cat]))
-                if lang == "zh" and r.random() < 0.6:  # about 100 characters
+                if lang == "zh":  # two or three sentences: about 100 characters
                     text += fill(r, r.choice(ZH[r.choice(cats)]))
+                    if r.random() < 0.5:
+                        text += fill(r, r.choice(ZH[r.choice(cats)]))
+                elif r.random() < 0.5:
+                    text += " " + fill(r, r.choice(EN[r.choice(cats)]))
             secs = day * 86400 + r.randrange(8 * 3600, 20 * 3600)
             ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(secs))
             kind = "complaint" if r.random() < 0.6 else "consultation"

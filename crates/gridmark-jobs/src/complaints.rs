@@ -374,7 +374,8 @@ fn link_one(f: &Facts, d: &Document, r: &DocumentResult) -> ComplaintLink {
         .iter()
         .flat_map(|m| f.findings.get(m).into_iter().flatten().map(move |x| (m, x)))
         .filter(|(_, x)| {
-            x.rule != "not_estimated"
+            // Export (solar) and gaps too long to fill are not faults of the meter.
+            !matches!(x.rule.as_str(), "not_estimated" | "reverse_flow")
                 && x.start <= t
                 && x.end >= t - METER_EVENT_WINDOW_DAYS * MS_PER_DAY
         })

@@ -25,8 +25,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 const MS_PER_DAY: i64 = 86_400_000;
-/// Terms of one week whose documents overlap this much (Jaccard) are one topic.
-pub const TOPIC_JACCARD: f64 = 0.5;
+/// Terms of one week whose documents overlap this much (share of the smaller term's
+/// documents) are one topic.
+pub const TOPIC_OVERLAP: f64 = 0.7;
+/// The lake-trained category model, saved under the lake's `models/`.
+pub const CATEGORY_MODEL_FILE: &str = "text_category.json";
 /// Most labelled work orders used to train the default category model.
 pub const MAX_TRAINING_DOCS: usize = 50_000;
 
@@ -407,7 +410,9 @@ fn category_model(
     Ok((
         Some(model),
         CategorySource {
-            from: "trained on the lake's work orders".into(),
+            from: format!(
+                "trained on the lake's work orders (saved as models/{CATEGORY_MODEL_FILE})"
+            ),
             classes,
             holdout,
         },
@@ -447,6 +452,15 @@ pub fn analyze(
     let (passes, vocab, is_word) = first_pass(&texts, &scorer, options.threads);
 
     let (model, categories) = category_model(&documents, options, progress)?;
+    if let (Some(m), None) = (&model, &options.model) {
+        // Kept so `text predict --model` can apply the lake's own categories to other files.
+        let dir = lake.root().join("models");
+        std::fs::create_dir_all(&dir).map_err(|source| JobError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        m.save(&dir.join(CATEGORY_MODEL_FILE))?;
+    }
     let predicted: Vec<Option<(String, f64)>> = match &model {
         Some(m) => {
             progress("predicting categories…");
@@ -594,7 +608,7 @@ fn weekly_topics(
                     .then(ta.cmp(&tb))
             });
             let lists: Vec<Vec<u32>> = rows.iter().map(|&r| doc_lists[r].clone()).collect();
-            for (k, head) in topics::group_by_documents(&lists, TOPIC_JACCARD)
+            for (k, head) in topics::group_by_documents(&lists, TOPIC_OVERLAP)
                 .into_iter()
                 .enumerate()
             {

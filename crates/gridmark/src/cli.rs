@@ -455,8 +455,13 @@ pub struct TextEvalArgs {
     /// Also score the test rows with the untrained lexicon model (two classes; the second
     /// label in sorted order is positive): a directory with BosonNLP_sentiment_score.txt,
     /// degreeDict.utf8.txt and notDict.utf8.txt.
+    /// `builtin` scores with the built-in service lexicon instead.
     #[arg(long, value_name = "DIR")]
     pub lexicon: Option<PathBuf>,
+    /// With --lexicon DIR: lay the built-in service words over it, as `text analyze
+    /// --lexicons DIR` does.
+    #[arg(long)]
+    pub service_words: bool,
     /// Write each row's set (`row,set`: 0-based data row, train/test) or fold (`row,fold`),
     /// for a peer to use the identical split.
     #[arg(long, value_name = "FILE")]

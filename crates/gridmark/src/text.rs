@@ -86,11 +86,18 @@ pub fn eval(args: TextEvalArgs) -> Result<(), CliError> {
             seed: args.seed,
         },
     };
-    let scorer = args
-        .lexicon
-        .as_deref()
-        .map(text::load_lexicon)
-        .transpose()?;
+    // `builtin`: the service lexicon `text analyze` uses by default; `DIR`: BosonNLP as it is;
+    // `DIR` with --service-words: BosonNLP with the service words laid over (`--lexicons DIR`).
+    let scorer = match args.lexicon.as_deref() {
+        None => None,
+        Some(p) if p.as_os_str() == "builtin" => {
+            Some(gridmark_jobs::text_analyze::sentiment_scorer(None, 0.0)?)
+        }
+        Some(p) if args.service_words => {
+            Some(gridmark_jobs::text_analyze::sentiment_scorer(Some(p), 0.0)?)
+        }
+        Some(p) => Some(text::load_lexicon(p)?),
+    };
     let data = text::read_labelled(&args.input, &args.text, &args.label)?;
     let quiet = args.json;
     let mut progress = |m: &str| {
@@ -212,9 +219,10 @@ pub fn analyze(data: Option<&std::path::Path>, args: TextAnalyzeArgs) -> Result<
         ..AnalyzeOptions::default()
     };
     let quiet = args.json;
+    let started = std::time::Instant::now();
     let mut progress = |m: &str| {
         if !quiet {
-            eprintln!("{m}");
+            eprintln!("[{:6.1} s] {m}", started.elapsed().as_secs_f64());
         }
     };
     let r = text_analyze::analyze(
@@ -249,7 +257,21 @@ pub fn analyze(data: Option<&std::path::Path>, args: TextAnalyzeArgs) -> Result<
         out
     };
     let emerging = heads(&|t| t.emerging);
-    let last_week = r.topics.iter().map(|t| t.week.as_str()).max().unwrap_or("");
+    // The latest full week: the data's last week is often cut short.
+    let last_day = r
+        .documents
+        .iter()
+        .map(|d| d.ts.div_euclid(86_400_000))
+        .max()
+        .unwrap_or(0);
+    let monday = (last_day + 3).div_euclid(7) * 7 - 3;
+    let full = if last_day - monday >= 6 {
+        monday
+    } else {
+        monday - 7
+    };
+    let last_week_s = gridmark_core::civil::format_date(full);
+    let last_week = last_week_s.as_str();
     let mut hot = heads(&|t| t.week == last_week && t.hot_rank.is_some() && !t.emerging);
     hot.sort_by_key(|l| std::cmp::Reverse(l.head.docs));
     hot.truncate(10);
@@ -315,19 +337,19 @@ pub fn analyze(data: Option<&std::path::Path>, args: TextAnalyzeArgs) -> Result<
         let t = &l.head;
         writeln!(
             out,
-            "  {:<10} {:<14} {:>6} {:>9.1} {:>10.1e}  {}",
+            "  {:<10} {:<14} {:>6} {:>9.1} {:>10}  {}",
             t.week,
             t.term,
             t.docs,
             t.expected.unwrap_or(f64::NAN),
-            t.p_value.unwrap_or(f64::NAN),
-            l.also.join(" ")
+            p_value(t.p_value),
+            also(&l.also)
         )?;
     }
     if !hot.is_empty() {
         writeln!(
             out,
-            "\nhot terms of the week of {last_week}: {}",
+            "\nhot topics of the week of {last_week} (the latest full week): {}",
             hot.iter()
                 .map(|l| format!("{} ({})", l.head.term, l.head.docs))
                 .collect::<Vec<_>>()
@@ -426,7 +448,7 @@ fn html_report(
                 l.also.join(" "),
                 t.docs.to_string(),
                 format!("{:.1}", t.expected.unwrap_or(f64::NAN)),
-                format!("{:.1e}", t.p_value.unwrap_or(f64::NAN)),
+                p_value(t.p_value),
                 t.example.clone().unwrap_or_default(),
             ]
         })
@@ -466,4 +488,22 @@ fn html_report(
         .collect();
     page.table(&["order", "customer", "opened", "likely cause"], &rows);
     page.finish()
+}
+
+/// A p-value as text; below what a double holds it is shown as a bound, not as 0.
+fn p_value(p: Option<f64>) -> String {
+    match p {
+        None => "—".into(),
+        Some(p) if p < 1e-300 => "<1e-300".into(),
+        Some(p) => format!("{p:.1e}"),
+    }
+}
+
+/// The first terms grouped under a topic, for one line of text.
+fn also(terms: &[String]) -> String {
+    let mut s = terms.iter().take(8).cloned().collect::<Vec<_>>().join(" ");
+    if terms.len() > 8 {
+        s.push_str(&format!(" … (+{})", terms.len() - 8));
+    }
+    s
 }

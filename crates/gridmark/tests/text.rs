@@ -337,3 +337,52 @@ fn text_analyze_errors_are_named() {
     ]);
     assert!(err.contains("BosonNLP_sentiment_score.txt"), "{err}");
 }
+
+#[test]
+fn text_analyze_links_demo_complaints_to_planted_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    ok(&[
+        "demo",
+        "--customers",
+        "300",
+        "--days",
+        "200",
+        "--seed",
+        "5",
+        "--dir",
+        l,
+    ]);
+    ok(&["--data", l, "vee", "run"]);
+    let r: serde_json::Value =
+        serde_json::from_str(&ok(&["--data", l, "text", "analyze", "--json"])).unwrap();
+    // The category model is trained on the demo's own labelled orders and judged on held-out ones.
+    let holdout = &r["category_source"]["holdout"];
+    assert!(holdout[0].as_f64().unwrap() > 0.85, "{r}");
+    assert!(lake.join("models").join("text_category.json").exists());
+    assert!(r["causes"]["outage"].as_u64().unwrap_or(0) > 0, "{r}");
+    assert!(r["causes"]["high_bill"].as_u64().unwrap_or(0) > 0, "{r}");
+    // Every high-bill cause rests on a bill at least 1.3× the usual, and is explained.
+    let bad = sql_csv(
+        l,
+        "SELECT order_id FROM complaint_links WHERE cause = 'high_bill' AND (bill_ratio < 1.3 OR explanation NOT LIKE '%median of the 6 before%')",
+    );
+    assert!(bad.is_empty(), "{bad:?}");
+    // Outage causes point at an area whose meters read zero.
+    let outages = sql_csv(
+        l,
+        "SELECT count(*) FROM complaint_links WHERE cause = 'outage' AND area_outage LIKE 'area %read zero%'",
+    );
+    assert_eq!(
+        outages[0][0],
+        r["causes"]["outage"].as_u64().unwrap().to_string()
+    );
+    // Profiles now carry the sentiment of each customer's complaints.
+    ok(&["--data", l, "profile", "build", "--json"]);
+    let n = sql_csv(
+        l,
+        "SELECT count(*) FROM customer_profiles WHERE complaint_sentiment IS NOT NULL",
+    );
+    assert!(n[0][0].parse::<u64>().unwrap() > 10, "{n:?}");
+}
