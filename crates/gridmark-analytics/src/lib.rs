@@ -10,6 +10,8 @@
 //!   returning test MSE/MAE per horizon on the standardised scale.
 //! * [`cluster`]: k-means (greedy k-means++, restarts, Hamerly's bounds), silhouette and the
 //!   adjusted Rand index.
+//! * [`diffusion`]: the Bass diffusion model fitted to adoption data, lifecycle stages.
+//! * [`graph`]: PageRank, weighted degree and label-propagation communities on a CSR graph.
 //! * [`gbdt`]: histogram-based gradient-boosted trees for binary classification (LightGBM
 //!   style), with missing-value directions and per-prediction feature contributions.
 //! * [`metrics`]: ranking metrics for detectors (ROC-AUC, average precision, precision and
@@ -39,8 +41,10 @@
 
 pub mod classify;
 pub mod cluster;
+pub mod diffusion;
 pub mod forecast;
 pub mod gbdt;
+pub mod graph;
 pub mod linalg;
 pub mod metrics;
 pub mod rng;

@@ -19,6 +19,8 @@
 //!   terms of the lake's work orders and survey comments.
 //! * [`complaints`]: each complaint linked to its account's reads, bills, meter events,
 //!   outages and tariff changes, with the likely cause.
+//! * [`influence`]: opinion leaders on the customer graph (PageRank, degree, communities).
+//! * [`lifecycle`]: product adoption curves, Bass diffusion fits, stages and forecasts.
 //! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
 pub mod billing;
@@ -28,7 +30,9 @@ pub mod error;
 pub mod forecast;
 pub mod forecast_data;
 pub mod html;
+pub mod influence;
 pub mod intraday;
+pub mod lifecycle;
 pub mod lineloss;
 pub mod localtime;
 pub mod profile;

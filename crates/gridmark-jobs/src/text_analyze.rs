@@ -167,14 +167,19 @@ pub fn sentiment_scorer(
 /// Reads every work order with text and every survey comment.
 pub fn read_documents(q: &Query) -> Result<Vec<Document>, JobError> {
     let mut docs = Vec::new();
+    // One pass over both tables: survey comments have no kind or category of their own.
     q.for_each(
-        "SELECT order_id, customer_id, created_at, kind, category, text FROM work_orders \
-         WHERE text IS NOT NULL AND length(trim(text)) > 0",
+        "SELECT 'work_order' AS source, order_id AS id, customer_id, created_at AS ts, kind, \
+         category, text FROM work_orders WHERE text IS NOT NULL AND length(trim(text)) > 0 \
+         UNION ALL \
+         SELECT 'survey', survey_id, customer_id, ts, 'survey', CAST(NULL AS VARCHAR), comment \
+         FROM surveys WHERE comment IS NOT NULL AND length(trim(comment)) > 0",
         |b| {
-            let (id, c, t, k, cat, text) = (
-                strings(b, "order_id")?,
+            let (src, id, c, t, k, cat, text) = (
+                strings(b, "source")?,
+                strings(b, "id")?,
                 strings(b, "customer_id")?,
-                timestamps(b, "created_at")?,
+                timestamps(b, "ts")?,
                 strings(b, "kind")?,
                 strings(b, "category")?,
                 strings(b, "text")?,
@@ -184,7 +189,11 @@ pub fn read_documents(q: &Query) -> Result<Vec<Document>, JobError> {
                     continue;
                 };
                 docs.push(Document {
-                    source: "work_order",
+                    source: if src[i].as_deref() == Some("survey") {
+                        "survey"
+                    } else {
+                        "work_order"
+                    },
                     id,
                     customer_id: c[i].clone(),
                     ts,
@@ -196,33 +205,8 @@ pub fn read_documents(q: &Query) -> Result<Vec<Document>, JobError> {
             Ok(())
         },
     )?;
-    q.for_each(
-        "SELECT survey_id, customer_id, ts, comment FROM surveys \
-         WHERE comment IS NOT NULL AND length(trim(comment)) > 0",
-        |b| {
-            let (id, c, t, text) = (
-                strings(b, "survey_id")?,
-                strings(b, "customer_id")?,
-                timestamps(b, "ts")?,
-                strings(b, "comment")?,
-            );
-            for (i, text) in text.into_iter().enumerate() {
-                let (Some(id), Some(ts), Some(text)) = (id[i].clone(), t[i], text) else {
-                    continue;
-                };
-                docs.push(Document {
-                    source: "survey",
-                    id,
-                    customer_id: c[i].clone(),
-                    ts,
-                    kind: Some("survey".into()),
-                    category_given: None,
-                    text,
-                });
-            }
-            Ok(())
-        },
-    )?;
+    // In time order whatever order the tables' files come in, so runs repeat exactly.
+    docs.sort_by(|a, b| (a.ts, a.source, &a.id).cmp(&(b.ts, b.source, &b.id)));
     Ok(docs)
 }
 

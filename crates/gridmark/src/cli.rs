@@ -46,6 +46,11 @@ pub enum Command {
     /// Text analytics of reviews, complaints and work orders.
     #[command(subcommand)]
     Text(TextCommand),
+    /// Opinion leaders on the customer graph: PageRank, ties, communities, top per region
+    /// and segment, with why.
+    Influence(InfluenceArgs),
+    /// Product lifecycle: adoption curves, Bass diffusion fits, stages and forecasts.
+    Lifecycle(LifecycleArgs),
     /// Customer segmentation by load shape (k-means), on the lake or on LCL-style daily files.
     #[command(subcommand)]
     Segment(SegmentCommand),
@@ -357,6 +362,29 @@ pub enum TextCommand {
     /// keywords, weekly hot and emerging terms, and each complaint's likely cause. Stores
     /// `text_documents`, `text_topics` and `complaint_links`.
     Analyze(TextAnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfluenceArgs {
+    /// Leaders listed per region and per segment.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Every customer's influence (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the leaders as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// Months of adopters forecast.
+    #[arg(long, default_value_t = 12)]
+    pub horizon: usize,
+    /// Print every product's curve, fit, stage and forecast as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod forecast;
 mod import;
+mod market;
 mod metering;
 mod profile;
 mod progress;
@@ -122,6 +123,8 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Segment(s) => segment::run(args.data.as_deref(), s),
         cli::Command::RiskModel(r) => risk::run(args.data.as_deref(), r),
         cli::Command::Profile(p) => profile::run(args.data.as_deref(), p),
+        cli::Command::Influence(a) => market::influence(args.data.as_deref(), a),
+        cli::Command::Lifecycle(a) => market::lifecycle(args.data.as_deref(), a),
         cli::Command::Text(cli::TextCommand::Eval(t)) => text::eval(t),
         cli::Command::Text(cli::TextCommand::Train(t)) => text::train(t),
         cli::Command::Text(cli::TextCommand::Predict(t)) => text::predict(t),

@@ -35,7 +35,7 @@ pub fn run(data: Option<&Path>, cmd: ProfileCommand) -> Result<(), CliError> {
                 *punctuality.entry(p.punctuality).or_default() += 1;
             }
             if let Some(path) = &args.out {
-                write_report(path, &r.profiles, || profiles_csv(&r.profiles))?;
+                write_report(path, &r.profiles, || records_csv(&r.profiles))?;
                 eprintln!("wrote {} profiles to {}", r.profiles.len(), path.display());
             }
             if args.json {
@@ -128,9 +128,10 @@ pub fn run(data: Option<&Path>, cmd: ProfileCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-fn profiles_csv(profiles: &[gridmark_jobs::profile::Profile]) -> String {
+/// Any list of flat serialisable records as CSV: the field names as the header.
+pub(crate) fn records_csv<T: serde::Serialize>(records: &[T]) -> String {
     let mut s = String::new();
-    for (i, p) in profiles.iter().enumerate() {
+    for (i, p) in records.iter().enumerate() {
         let v = serde_json::to_value(p).unwrap_or_default();
         let Some(m) = v.as_object() else { continue };
         if i == 0 {

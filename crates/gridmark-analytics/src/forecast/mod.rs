@@ -12,7 +12,7 @@ pub mod errors;
 pub mod ets;
 pub mod ett;
 pub mod linear;
-mod optim;
+pub(crate) mod optim;
 pub mod panel;
 pub mod protocols;
 pub mod reconcile;
