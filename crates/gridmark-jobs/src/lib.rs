@@ -21,6 +21,7 @@
 //!   outages and tariff changes, with the likely cause.
 //! * [`influence`]: opinion leaders on the customer graph (PageRank, degree, communities).
 //! * [`lifecycle`]: product adoption curves, Bass diffusion fits, stages and forecasts.
+//! * [`siting`]: new service-hall sites by maximum coverage, with the optimality bound.
 //! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
 pub mod billing;
@@ -40,6 +41,7 @@ pub mod quality;
 pub mod query;
 pub mod risk;
 pub mod segment;
+pub mod siting;
 pub mod suspects;
 pub mod tabular;
 pub mod text;

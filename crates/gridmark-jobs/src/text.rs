@@ -114,9 +114,9 @@ fn io_err(path: &Path, e: std::io::Error) -> JobError {
 /// A whole CSV (or CSV.gz) as its header and the rows' fields with their line numbers.
 /// Quoted fields may span lines; a BOM is dropped; a row of the wrong width names its line.
 /// A header and its rows, each with the line it starts on.
-type Table = (Vec<String>, Vec<(u64, Vec<String>)>);
+pub type Table = (Vec<String>, Vec<(u64, Vec<String>)>);
 
-fn read_table(path: &Path) -> Result<Table, JobError> {
+pub fn read_table(path: &Path) -> Result<Table, JobError> {
     let mut bytes = Vec::new();
     open_text(path, sniff(path)?)?
         .read_to_end(&mut bytes)

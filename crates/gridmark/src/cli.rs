@@ -51,6 +51,8 @@ pub enum Command {
     Influence(InfluenceArgs),
     /// Product lifecycle: adoption curves, Bass diffusion fits, stages and forecasts.
     Lifecycle(LifecycleArgs),
+    /// New service-hall sites covering the most customers (or kWh) not yet near a hall.
+    Siting(SitingArgs),
     /// Customer segmentation by load shape (k-means), on the lake or on LCL-style daily files.
     #[command(subcommand)]
     Segment(SegmentCommand),
@@ -373,6 +375,28 @@ pub struct InfluenceArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Print the leaders as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SitingArgs {
+    /// How many new sites to choose.
+    #[arg(long = "new")]
+    pub new_sites: usize,
+    /// A customer is covered by a hall within this many km.
+    #[arg(long, default_value_t = 3.0)]
+    pub radius: f64,
+    /// What to cover: customers or kwh (billed in the last 12 months).
+    #[arg(long, default_value = "customers")]
+    pub weight: String,
+    /// Candidate sites: a CSV with id, lat and lon columns (default: a grid over the customers).
+    #[arg(long, value_name = "FILE")]
+    pub candidates: Option<PathBuf>,
+    /// Write the chosen sites and the existing halls as GeoJSON.
+    #[arg(long, value_name = "FILE")]
+    pub geojson: Option<PathBuf>,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }

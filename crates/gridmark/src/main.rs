@@ -125,6 +125,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Profile(p) => profile::run(args.data.as_deref(), p),
         cli::Command::Influence(a) => market::influence(args.data.as_deref(), a),
         cli::Command::Lifecycle(a) => market::lifecycle(args.data.as_deref(), a),
+        cli::Command::Siting(a) => market::siting(args.data.as_deref(), a),
         cli::Command::Text(cli::TextCommand::Eval(t)) => text::eval(t),
         cli::Command::Text(cli::TextCommand::Train(t)) => text::train(t),
         cli::Command::Text(cli::TextCommand::Predict(t)) => text::predict(t),

@@ -1,7 +1,7 @@
-//! The marketing analyses: `gridmark influence` and `gridmark lifecycle`.
+//! The marketing analyses: `gridmark influence`, `gridmark lifecycle` and `gridmark siting`.
 
 use crate::CliError;
-use crate::cli::{InfluenceArgs, LifecycleArgs};
+use crate::cli::{InfluenceArgs, LifecycleArgs, SitingArgs};
 use crate::metering::{print_json, write_report};
 use gridmark_jobs::query::Query;
 use gridmark_lake::Lake;
@@ -108,5 +108,141 @@ pub fn lifecycle(data: Option<&Path>, args: LifecycleArgs) -> Result<(), CliErro
         products.first().map_or("", |p| p.first_month.as_str()),
         products.first().map_or("", |p| p.last_month.as_str())
     )?;
+    Ok(())
+}
+
+/// Candidate sites from a CSV with `id`, `lat` and `lon` columns; bad rows are named.
+fn read_candidates(path: &Path) -> Result<Vec<(String, f64, f64)>, CliError> {
+    let (names, rows) = gridmark_jobs::text::read_table(path)?;
+    let col = |name: &str| {
+        names
+            .iter()
+            .position(|n| n.trim().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                crate::usage(format!(
+                    "{}: no `{name}` column (the header has: {})",
+                    path.display(),
+                    names.join(", ")
+                ))
+            })
+    };
+    let (i, la, lo) = (col("id")?, col("lat")?, col("lon")?);
+    let mut out = Vec::new();
+    for (line, cells) in rows {
+        let num = |k: usize, what: &str, limit: f64| -> Result<f64, CliError> {
+            cells[k]
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.abs() <= limit)
+                .ok_or_else(|| {
+                    crate::usage(format!(
+                        "{}: line {line}: {what} `{}` is not a number within ±{limit}",
+                        path.display(),
+                        cells[k]
+                    ))
+                })
+        };
+        out.push((
+            cells[i].trim().to_string(),
+            num(la, "lat", 90.0)?,
+            num(lo, "lon", 180.0)?,
+        ));
+    }
+    if out.is_empty() {
+        return Err(crate::usage(format!(
+            "{}: no candidate rows",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
+
+pub fn siting(data: Option<&Path>, args: SitingArgs) -> Result<(), CliError> {
+    use gridmark_jobs::siting::Weight;
+    if args.new_sites == 0 {
+        return Err(crate::usage("--new 0: choose at least one site"));
+    }
+    if !(args.radius.is_finite() && args.radius > 0.0 && args.radius <= 500.0) {
+        return Err(crate::usage(format!(
+            "--radius {}: a distance in km above 0 and at most 500",
+            args.radius
+        )));
+    }
+    let weight = match args.weight.as_str() {
+        "customers" => Weight::Customers,
+        "kwh" => Weight::Kwh,
+        other => {
+            return Err(crate::usage(format!(
+                "--weight {other}: expected customers or kwh"
+            )));
+        }
+    };
+    let candidates = args
+        .candidates
+        .as_deref()
+        .map(read_candidates)
+        .transpose()?;
+    let q = open(data)?;
+    let quiet = args.json;
+    let mut progress = |m: &str| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    let r = gridmark_jobs::siting::choose(
+        &q,
+        args.new_sites,
+        args.radius,
+        weight,
+        candidates,
+        &mut progress,
+    )?;
+    if let Some(path) = &args.geojson {
+        crate::metering::write_atomic(path, r.geojson().to_string().as_bytes())?;
+        eprintln!("wrote {}", path.display());
+    }
+    if args.json {
+        return print_json(&r);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} customers, {} existing halls, {} candidates, radius {} km, covering {}",
+        r.customers, r.existing_halls, r.candidates, r.radius_km, r.weight
+    )?;
+    writeln!(
+        out,
+        "covered: {:.1} % now → {:.1} % with {} new sites (the best possible is at most {:.1} %; gap {:.2} %)",
+        100.0 * r.share_before,
+        100.0 * r.share_after,
+        r.sites.len(),
+        100.0 * r.upper_bound / r.total.max(f64::MIN_POSITIVE),
+        100.0 * r.gap
+    )?;
+    if let Some(opt) = r.exact_optimum {
+        writeln!(
+            out,
+            "every combination tried: the optimum covers {:.1} %{}",
+            100.0 * opt / r.total.max(f64::MIN_POSITIVE),
+            if r.covered_after + 1e-9 >= opt {
+                ", the same as the choice below"
+            } else {
+                ""
+            }
+        )?;
+    }
+    writeln!(
+        out,
+        "{:>4}  {:<18} {:>10} {:>11} {:>14} {:>12}",
+        "rank", "candidate", "lat", "lon", "new customers", "new kWh"
+    )?;
+    for s in &r.sites {
+        writeln!(
+            out,
+            "{:>4}  {:<18} {:>10.5} {:>11.5} {:>14} {:>12.0}",
+            s.rank, s.candidate, s.lat, s.lon, s.new_customers, s.new_kwh
+        )?;
+    }
     Ok(())
 }

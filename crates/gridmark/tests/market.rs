@@ -139,3 +139,91 @@ fn influence_and_lifecycle_on_the_demo() {
     let err = fails(&["--data", empty.to_str().unwrap(), "influence"]);
     assert!(err.contains("relations"), "{err}");
 }
+
+#[test]
+fn siting_picks_the_uncovered_town() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    // 40 customers in a town at (30.0, 120.0), 10 next to the existing hall, 5 in a village.
+    let mut csv = String::from("customer_id,lat,lon\n");
+    for i in 0..40 {
+        writeln!(
+            csv,
+            "T{i:02},{},{}",
+            30.0 + (i % 6) as f64 * 0.002,
+            120.0 + (i / 6) as f64 * 0.002
+        )
+        .unwrap();
+    }
+    for i in 0..10 {
+        writeln!(csv, "H{i:02},{},120.0", 30.3 + i as f64 * 0.001).unwrap();
+    }
+    for i in 0..5 {
+        writeln!(csv, "V{i:02},31.0,{}", 121.0 + i as f64 * 0.001).unwrap();
+    }
+    let customers = dir.path().join("customers.csv");
+    std::fs::write(&customers, csv).unwrap();
+    ok(&[
+        "--data",
+        l,
+        "import",
+        "customers",
+        customers.to_str().unwrap(),
+    ]);
+    let halls = dir.path().join("halls.csv");
+    std::fs::write(&halls, "hall_id,lat,lon\nH1,30.301,120.0\n").unwrap();
+    ok(&[
+        "--data",
+        l,
+        "import",
+        "service_halls",
+        halls.to_str().unwrap(),
+    ]);
+    let cand = dir.path().join("candidates.csv");
+    std::fs::write(
+        &cand,
+        "id,lat,lon\nnear_hall,30.3,120.0\ntown,30.005,120.006\nvillage,31.0,121.002\nnowhere,30.6,120.6\n",
+    )
+    .unwrap();
+    let geo = dir.path().join("sites.geojson");
+    let r = json(&[
+        "--data",
+        l,
+        "siting",
+        "--new",
+        "1",
+        "--candidates",
+        cand.to_str().unwrap(),
+        "--geojson",
+        geo.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r["sites"][0]["candidate"], "town", "{r}");
+    assert_eq!(r["sites"][0]["new_customers"], 40);
+    assert_eq!(r["covered_before"], 10.0);
+    assert_eq!(r["covered_after"], 50.0);
+    assert_eq!(r["exact_optimum"], 50.0);
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&geo).unwrap()).unwrap();
+    assert_eq!(g["features"].as_array().unwrap().len(), 2);
+    // The default grid of candidates finds the town and the village too.
+    let r = json(&["--data", l, "siting", "--new", "2", "--json"]);
+    assert_eq!(r["covered_after"], 55.0, "{r}");
+    // Bad input is named.
+    let err = fails(&["--data", l, "siting", "--new", "0"]);
+    assert!(err.contains("--new 0"), "{err}");
+    let err = fails(&["--data", l, "siting", "--new", "1", "--radius", "0"]);
+    assert!(err.contains("--radius 0"), "{err}");
+    std::fs::write(&cand, "id,lat,lon\na,30.1,120.0\nb,95,120\n").unwrap();
+    let err = fails(&[
+        "--data",
+        l,
+        "siting",
+        "--new",
+        "1",
+        "--candidates",
+        cand.to_str().unwrap(),
+    ]);
+    assert!(err.contains("line 3") && err.contains("lat `95`"), "{err}");
+}
