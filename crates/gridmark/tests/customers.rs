@@ -3,12 +3,8 @@
 //! evaluation on generated LCL-layout files.
 
 mod common;
-use common::{date, fails, ok};
+use common::{date, fails, json, ok};
 use std::fmt::Write as _;
-
-fn json(args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(args)).unwrap()
-}
 
 #[test]
 fn segments_risk_models_and_profiles_on_the_demo() {

@@ -2,12 +2,8 @@
 //! graph with an obvious hub, adoptions drawn from a known Bass curve) and on the demo.
 
 mod common;
-use common::{civil, fails, ok};
+use common::{civil, fails, json, ok};
 use std::fmt::Write as _;
-
-fn json(args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(args)).unwrap()
-}
 
 #[test]
 fn influence_finds_the_obvious_hub() {

@@ -23,6 +23,11 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs `gridmark`, asserts success and parses standard output as JSON.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
 /// Runs `gridmark`, asserts a clean failure (no panic) and returns standard error.
 pub fn fails(args: &[&str]) -> String {
     let out = gridmark(args);
