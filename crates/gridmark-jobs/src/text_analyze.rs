@@ -227,15 +227,12 @@ fn first_pass(
     threads: usize,
 ) -> (Vec<Pass>, Vec<String>, Vec<bool>) {
     let chunk = texts.len().div_ceil(threads.max(1)).max(1);
-    type Part = (Vec<Pass>, Vec<String>, Vec<bool>);
-    let parts: Vec<Part> = std::thread::scope(|s| {
+    let parts: Vec<(Vec<Pass>, Vocab)> = std::thread::scope(|s| {
         let handles: Vec<_> = texts
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    let mut vocab: HashMap<String, u32> = HashMap::new();
-                    let mut names: Vec<String> = Vec::new();
-                    let mut is_word: Vec<bool> = Vec::new();
+                    let mut vocab = Vocab::default();
                     let mut terms = Vec::new();
                     let out: Vec<Pass> = part
                         .iter()
@@ -245,20 +242,7 @@ fn first_pass(
                             candidate_terms(&refs, &mut terms);
                             let ids = terms
                                 .drain(..)
-                                .map(|(t, bigram)| {
-                                    let id = match vocab.get(&t) {
-                                        Some(&id) => id,
-                                        None => {
-                                            let id = names.len() as u32;
-                                            vocab.insert(t.clone(), id);
-                                            names.push(t);
-                                            is_word.push(false);
-                                            id
-                                        }
-                                    };
-                                    is_word[id as usize] |= !bigram;
-                                    id
-                                })
+                                .map(|(t, bigram)| vocab.intern(t, !bigram))
                                 .collect();
                             Pass {
                                 language: detect_language(text).code(),
@@ -269,7 +253,7 @@ fn first_pass(
                             }
                         })
                         .collect();
-                    (out, names, is_word)
+                    (out, vocab)
                 })
             })
             .collect();
@@ -279,28 +263,14 @@ fn first_pass(
             .collect()
     });
     // One vocabulary: renumber each part's terms.
-    let mut vocab: HashMap<String, u32> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut words: Vec<bool> = Vec::new();
+    let mut vocab = Vocab::default();
     let mut all = Vec::with_capacity(texts.len());
-    for (passes, local, local_words) in parts {
+    for (passes, local) in parts {
         let map: Vec<u32> = local
+            .names
             .into_iter()
-            .zip(local_words)
-            .map(|(t, w)| {
-                let id = match vocab.get(&t) {
-                    Some(&id) => id,
-                    None => {
-                        let id = names.len() as u32;
-                        vocab.insert(t.clone(), id);
-                        names.push(t);
-                        words.push(false);
-                        id
-                    }
-                };
-                words[id as usize] |= w;
-                id
-            })
+            .zip(local.is_word)
+            .map(|(t, w)| vocab.intern(t, w))
             .collect();
         for mut p in passes {
             for t in &mut p.terms {
@@ -309,7 +279,33 @@ fn first_pass(
             all.push(p);
         }
     }
-    (all, names, words)
+    (all, vocab.names, vocab.is_word)
+}
+
+/// Terms numbered in order of first sight, each marked when it was ever a whole word (not
+/// only a character bigram).
+#[derive(Default)]
+struct Vocab {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+    is_word: Vec<bool>,
+}
+
+impl Vocab {
+    fn intern(&mut self, term: String, is_word: bool) -> u32 {
+        let id = match self.ids.get(&term) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.ids.insert(term.clone(), id);
+                self.names.push(term);
+                self.is_word.push(false);
+                id
+            }
+        };
+        self.is_word[id as usize] |= is_word;
+        id
+    }
 }
 
 /// The category model: the given one, or one trained on the lake's labelled work orders.
