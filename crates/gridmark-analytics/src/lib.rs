@@ -19,7 +19,10 @@
 //! * [`rng`]: a small seeded xoshiro256** generator, so results reproduce from a seed.
 //! * [`theft`]: electricity-theft detection on daily consumption: the Jokar et al. attack
 //!   models, features, a supervised model, an unsupervised score and their cross-validation.
-//! * [`siting`]: maximum-coverage site selection (lazy greedy with a data-dependent bound).
+//! * [`siting`]: maximum-coverage site selection (lazy greedy with a data-dependent bound)
+//!   and p-median (greedy add with vertex interchange).
+//! * [`stats`]: confidence intervals for means, proportions and NPS, Welch and NPS tests,
+//!   Benjamini–Hochberg, empirical-Bayes shrinkage of group means and rates, Spearman.
 //! * [`text`]: text analytics for reviews and complaints: character n-gram TF-IDF, linear
 //!   classifiers by dual coordinate descent, accuracy/macro-F1 and stratified splits, and
 //!   lexicon sentiment with negation, degree words and a user dictionary.
@@ -50,5 +53,6 @@ pub mod linalg;
 pub mod metrics;
 pub mod rng;
 pub mod siting;
+pub mod stats;
 pub mod text;
 pub mod theft;

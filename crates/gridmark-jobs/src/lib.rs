@@ -22,9 +22,17 @@
 //! * [`influence`]: opinion leaders on the customer graph (PageRank, degree, communities).
 //! * [`lifecycle`]: product adoption curves, Bass diffusion fits, stages and forecasts.
 //! * [`siting`]: new service-hall sites by maximum coverage, with the optimality bound.
+//! * [`service_data`]: work orders, surveys, staff and customers read once for the service
+//!   analyses, and reporting periods (`2025-Q1`).
+//! * [`channels`]: channel use per channel, month, customer group and customer, the shift to
+//!   digital and the customers who could move.
+//! * [`satisfaction`]: CSAT and NPS with intervals by group, significant changes, low-score
+//!   drivers and comment sentiment.
+//! * [`staff`]: staff KPIs, empirical-Bayes shrinkage, composite score and grades.
 //! * [`suspects`]: the ranked theft-suspect list of the lake's meters, with evidence.
 
 pub mod billing;
+pub mod channels;
 pub mod complaints;
 pub mod daily;
 pub mod error;
@@ -40,8 +48,11 @@ pub mod profile;
 pub mod quality;
 pub mod query;
 pub mod risk;
+pub mod satisfaction;
 pub mod segment;
+pub mod service_data;
 pub mod siting;
+pub mod staff;
 pub mod suspects;
 pub mod tabular;
 pub mod text;

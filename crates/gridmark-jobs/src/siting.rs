@@ -19,6 +19,18 @@ pub enum Weight {
     Kwh,
 }
 
+/// What the sites are chosen for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// The most weight within the radius of a hall.
+    Coverage,
+    /// The least weighted distance to the nearest hall (p-median).
+    Median,
+}
+
+/// Distance evaluations the exact p-median may spend (combinations × demand × sites).
+const MEDIAN_EXACT_WORK: f64 = 2e8;
+
 /// One chosen site.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Site {
@@ -38,6 +50,8 @@ pub struct SitingReport {
     pub existing_halls: usize,
     pub radius_km: f64,
     pub weight: &'static str,
+    /// `coverage` or `median`.
+    pub objective: &'static str,
     pub total: f64,
     pub covered_before: f64,
     pub covered_after: f64,
@@ -49,6 +63,14 @@ pub struct SitingReport {
     /// The true optimum, found by trying every combination when there are at most
     /// [`EXACT_LIMIT`] of them.
     pub exact_optimum: Option<f64>,
+    /// p-median only: mean distance (km, weighted) from demand to the nearest hall, before
+    /// and after; demand points (customers or grid cells of them); improving swaps; whether
+    /// every combination was tried (the optimum is proven).
+    pub mean_km_before: Option<f64>,
+    pub mean_km_after: Option<f64>,
+    pub median_demand_points: Option<usize>,
+    pub median_swaps: Option<usize>,
+    pub median_exact: Option<bool>,
     pub sites: Vec<Site>,
     /// Existing halls (id, lat, lon) for the map.
     pub halls: Vec<(String, f64, f64)>,
@@ -86,12 +108,41 @@ pub fn grid_candidates(points: &[(f64, f64)], cell_km: f64) -> Vec<(String, f64,
         .collect()
 }
 
+/// Demand points weighted and merged into grid cells `cell_km` wide (weighted centroids).
+fn aggregate(points: &[(f64, f64)], w: &[f64], cell_km: f64) -> (Vec<(f64, f64)>, Vec<f64>) {
+    let cell_lat = cell_km / 111.0;
+    let mean_lat = points.iter().map(|p| p.0).sum::<f64>() / points.len().max(1) as f64;
+    let cell_lon = cell_lat / mean_lat.to_radians().cos().max(0.2);
+    let mut cells: std::collections::BTreeMap<(i64, i64), (f64, f64, f64, f64)> =
+        Default::default();
+    for (p, &wi) in points.iter().zip(w) {
+        let e = cells
+            .entry((
+                (p.0 / cell_lat).floor() as i64,
+                (p.1 / cell_lon).floor() as i64,
+            ))
+            .or_default();
+        // Zero-weight points still place the cell.
+        let k = wi.max(1e-9);
+        e.0 += p.0 * k;
+        e.1 += p.1 * k;
+        e.2 += k;
+        e.3 += wi;
+    }
+    cells
+        .values()
+        .map(|c| ((c.0 / c.2, c.1 / c.2), c.3))
+        .unzip()
+}
+
 /// Chooses `n` sites within `radius_km` coverage.
+#[allow(clippy::too_many_arguments)]
 pub fn choose(
     q: &Query,
     n: usize,
     radius_km: f64,
     weight: Weight,
+    objective: Objective,
     candidates: Option<Vec<(String, f64, f64)>>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<SitingReport, JobError> {
@@ -172,14 +223,46 @@ pub fn choose(
     let existing: Vec<(f64, f64)> = halls.iter().map(|h| (h.1, h.2)).collect();
     let (covers, covered) = siting::coverage(&points, &sites, &existing, radius_km);
     progress(&format!("choosing {n} sites…"));
-    let s: Siting = siting::max_coverage(&covers, &covered, &w, n);
+    let mut s: Siting = siting::max_coverage(&covers, &covered, &w, n);
     let combinations = (0..n.min(sites.len())).fold(1.0, |acc, k| {
         acc * (sites.len() - k) as f64 / (k + 1) as f64
     });
-    let exact_optimum = (combinations <= EXACT_LIMIT).then(|| {
-        progress(&format!("checking all {combinations:.0} combinations…"));
-        siting::exact_max_coverage(&covers, &covered, &w, n).1
-    });
+    let mut exact_optimum = None;
+    let mut median = None;
+    match objective {
+        Objective::Coverage => {
+            exact_optimum = (combinations <= EXACT_LIMIT).then(|| {
+                progress(&format!("checking all {combinations:.0} combinations…"));
+                siting::exact_max_coverage(&covers, &covered, &w, n).1
+            });
+        }
+        Objective::Median => {
+            // Merge customers into ever larger cells until the distance matrix fits.
+            let (mut dem, mut dw) = (points.clone(), w.clone());
+            let mut cell = radius_km / 8.0;
+            while dem.len() * sites.len() > siting::MEDIAN_MATRIX_LIMIT && cell < 1000.0 {
+                (dem, dw) = aggregate(&points, &w, cell);
+                cell *= 2.0;
+            }
+            progress(&format!(
+                "p-median over {} demand points and {} candidates…",
+                dem.len(),
+                sites.len()
+            ));
+            let limit = MEDIAN_EXACT_WORK / (dem.len() * n.max(1)) as f64;
+            let m = siting::p_median(&dem, &dw, &sites, &existing, n, limit);
+            // The coverage of the p-median choice, for the before/after shares.
+            let mut now = covered.clone();
+            for &c in &m.chosen {
+                for &i in &covers[c] {
+                    now[i as usize] = true;
+                }
+            }
+            s.covered_after = (0..now.len()).filter(|&i| now[i]).map(|i| w[i]).sum();
+            s.chosen = m.chosen.clone();
+            median = Some((m, dem.len()));
+        }
+    }
     // Customers and kWh each chosen site adds, in order.
     let mut now = covered.clone();
     let chosen = s
@@ -216,6 +299,10 @@ pub fn choose(
             Weight::Customers => "customers",
             Weight::Kwh => "kwh",
         },
+        objective: match objective {
+            Objective::Coverage => "coverage",
+            Objective::Median => "median",
+        },
         total: s.total,
         covered_before: s.covered_before,
         covered_after: s.covered_after,
@@ -224,6 +311,17 @@ pub fn choose(
         upper_bound: s.upper_bound,
         gap: s.gap(),
         exact_optimum,
+        mean_km_before: median.as_ref().and_then(|(m, _)| {
+            (m.cost_before.is_finite() && m.total_weight > 0.0)
+                .then(|| m.cost_before / m.total_weight)
+        }),
+        mean_km_after: median.as_ref().and_then(|(m, _)| {
+            (m.cost_after.is_finite() && m.total_weight > 0.0)
+                .then(|| m.cost_after / m.total_weight)
+        }),
+        median_demand_points: median.as_ref().map(|(_, d)| *d),
+        median_swaps: median.as_ref().map(|(m, _)| m.swaps),
+        median_exact: median.as_ref().map(|(m, _)| m.exact),
         sites: chosen,
         halls,
         seconds: started.elapsed().as_secs_f64(),

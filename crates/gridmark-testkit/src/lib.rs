@@ -106,6 +106,8 @@ pub struct DemoUtility {
     pub truth: Vec<TruthEvent>,
     /// What the generator planted in each customer (not in any table).
     pub customer_truth: Vec<CustomerTruth>,
+    /// What the generator planted in each staff member (not in any table).
+    pub staff_truth: Vec<StaffTruth>,
     /// Human-readable lines: what was built.
     pub summary: Vec<(String, String)>,
 }
@@ -134,6 +136,30 @@ pub fn customer_truth_csv(rows: &[CustomerTruth]) -> String {
             t.archetype,
             t.pay_habit,
             u8::from(t.churner)
+        ));
+    }
+    out
+}
+
+/// The hidden quality of one demo staff member, for evaluating staff assessment: the
+/// satisfaction they earn goes with `1.2·ln(skill) + attitude`, and their resolution time
+/// with `1/skill`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffTruth {
+    pub staff_id: String,
+    /// Speed of resolution (lognormal around 1; 2 resolves twice as fast).
+    pub skill: f64,
+    /// Friendliness, added to the satisfaction score (normal, sd 0.35).
+    pub attitude: f64,
+}
+
+/// Writes the staff truth as CSV text (header + rows).
+pub fn staff_truth_csv(rows: &[StaffTruth]) -> String {
+    let mut out = String::from("staff_id,skill,attitude\n");
+    for t in rows {
+        out.push_str(&format!(
+            "{},{:.4},{:.4}\n",
+            t.staff_id, t.skill, t.attitude
         ));
     }
     out
@@ -397,6 +423,15 @@ pub(crate) fn generate_with_stats(
             tables: all,
             truth,
             customer_truth: geo.customers.iter().map(customer_truth).collect(),
+            staff_truth: svc
+                .staff
+                .iter()
+                .map(|s| StaffTruth {
+                    staff_id: s.id.clone(),
+                    skill: s.skill,
+                    attitude: s.attitude,
+                })
+                .collect(),
             summary,
         },
         stats,

@@ -53,6 +53,15 @@ pub enum Command {
     Lifecycle(LifecycleArgs),
     /// New service-hall sites covering the most customers (or kWh) not yet near a hall.
     Siting(SitingArgs),
+    /// Channel preference: use by channel, month, customer group and customer, the shift to
+    /// digital, and the customers who could be served digitally.
+    Channels(ChannelsArgs),
+    /// Satisfaction: CSAT and NPS with confidence intervals by channel, region, class,
+    /// business type and staff; significant changes; low-score drivers; comment sentiment.
+    Satisfaction(SatisfactionArgs),
+    /// Staff performance assessment.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Customer segmentation by load shape (k-means), on the lake or on LCL-style daily files.
     #[command(subcommand)]
     Segment(SegmentCommand),
@@ -390,6 +399,10 @@ pub struct SitingArgs {
     /// What to cover: customers or kwh (billed in the last 12 months).
     #[arg(long, default_value = "customers")]
     pub weight: String,
+    /// coverage (most customers within the radius) or median (least mean distance to the
+    /// nearest hall, p-median).
+    #[arg(long, default_value = "coverage")]
+    pub objective: String,
     /// Candidate sites: a CSV with id, lat and lon columns (default: a grid over the customers).
     #[arg(long, value_name = "FILE")]
     pub candidates: Option<PathBuf>,
@@ -397,6 +410,60 @@ pub struct SitingArgs {
     #[arg(long, value_name = "FILE")]
     pub geojson: Option<PathBuf>,
     /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChannelsArgs {
+    /// Every customer's channel use and recommendation (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Candidates to move to digital channels listed.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print the analysis as JSON (customers: the `--top` candidates only).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SatisfactionArgs {
+    /// Only answers in this period: 2025-Q1, 2025-03, 2025 or 2025-01-01..2025-03-31.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Time series and change tests by month or quarter.
+    #[arg(long, default_value = "month")]
+    pub by: String,
+    /// False-discovery rate for the changes reported.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Every group's scores (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the analysis as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// KPIs, shrunk toward the role's mean, a composite score, rank and grade per staff member.
+    Assess(StaffAssessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StaffAssessArgs {
+    /// The period assessed: 2025-Q1, 2025-03, 2025 or 2025-01-01..2025-03-31.
+    #[arg(long)]
+    pub period: String,
+    /// Every staff member's assessment (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Compare with the demo's hidden staff quality (`truth/staff.csv`): Spearman correlations.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Print the assessment as JSON.
     #[arg(long)]
     pub json: bool,
 }

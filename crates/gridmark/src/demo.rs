@@ -162,6 +162,10 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
         truth_dir.join("customers.csv"),
         gridmark_testkit::customer_truth_csv(&util.customer_truth),
     )?;
+    std::fs::write(
+        truth_dir.join("staff.csv"),
+        gridmark_testkit::staff_truth_csv(&util.staff_truth),
+    )?;
     progress.clear();
     let secs = started.elapsed().as_secs_f64();
     if args.json {

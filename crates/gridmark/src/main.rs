@@ -11,6 +11,7 @@ mod profile;
 mod progress;
 mod risk;
 mod segment;
+mod service;
 mod sql;
 mod tables;
 mod text;
@@ -126,6 +127,11 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Influence(a) => market::influence(args.data.as_deref(), a),
         cli::Command::Lifecycle(a) => market::lifecycle(args.data.as_deref(), a),
         cli::Command::Siting(a) => market::siting(args.data.as_deref(), a),
+        cli::Command::Channels(a) => service::channels(args.data.as_deref(), a),
+        cli::Command::Satisfaction(a) => service::satisfaction(args.data.as_deref(), a),
+        cli::Command::Staff(cli::StaffCommand::Assess(a)) => {
+            service::staff_assess(args.data.as_deref(), a)
+        }
         cli::Command::Text(cli::TextCommand::Eval(t)) => text::eval(t),
         cli::Command::Text(cli::TextCommand::Train(t)) => text::train(t),
         cli::Command::Text(cli::TextCommand::Predict(t)) => text::predict(t),

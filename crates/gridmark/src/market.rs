@@ -178,6 +178,15 @@ pub fn siting(data: Option<&Path>, args: SitingArgs) -> Result<(), CliError> {
             )));
         }
     };
+    let objective = match args.objective.as_str() {
+        "coverage" => gridmark_jobs::siting::Objective::Coverage,
+        "median" => gridmark_jobs::siting::Objective::Median,
+        other => {
+            return Err(crate::usage(format!(
+                "--objective {other}: expected coverage or median"
+            )));
+        }
+    };
     let candidates = args
         .candidates
         .as_deref()
@@ -195,6 +204,7 @@ pub fn siting(data: Option<&Path>, args: SitingArgs) -> Result<(), CliError> {
         args.new_sites,
         args.radius,
         weight,
+        objective,
         candidates,
         &mut progress,
     )?;
@@ -211,15 +221,42 @@ pub fn siting(data: Option<&Path>, args: SitingArgs) -> Result<(), CliError> {
         "{} customers, {} existing halls, {} candidates, radius {} km, covering {}",
         r.customers, r.existing_halls, r.candidates, r.radius_km, r.weight
     )?;
-    writeln!(
-        out,
-        "covered: {:.1} % now → {:.1} % with {} new sites (the best possible is at most {:.1} %; gap {:.2} %)",
-        100.0 * r.share_before,
-        100.0 * r.share_after,
-        r.sites.len(),
-        100.0 * r.upper_bound / r.total.max(f64::MIN_POSITIVE),
-        100.0 * r.gap
-    )?;
+    if r.objective == "median" {
+        let km = |v: Option<f64>| v.map_or("— (no hall yet)".into(), |x| format!("{x:.2} km"));
+        writeln!(
+            out,
+            "p-median: mean distance to the nearest hall {} now → {} with {} new sites ({}; {} demand points)",
+            km(r.mean_km_before),
+            km(r.mean_km_after),
+            r.sites.len(),
+            if r.median_exact == Some(true) {
+                "every combination tried: optimal".to_string()
+            } else {
+                format!(
+                    "greedy then {} improving swaps: no single swap improves it",
+                    r.median_swaps.unwrap_or(0)
+                )
+            },
+            r.median_demand_points.unwrap_or(0)
+        )?;
+        writeln!(
+            out,
+            "covered within {} km: {:.1} % now → {:.1} %",
+            r.radius_km,
+            100.0 * r.share_before,
+            100.0 * r.share_after
+        )?;
+    } else {
+        writeln!(
+            out,
+            "covered: {:.1} % now → {:.1} % with {} new sites (the best possible is at most {:.1} %; gap {:.2} %)",
+            100.0 * r.share_before,
+            100.0 * r.share_after,
+            r.sites.len(),
+            100.0 * r.upper_bound / r.total.max(f64::MIN_POSITIVE),
+            100.0 * r.gap
+        )?;
+    }
     if let Some(opt) = r.exact_optimum {
         writeln!(
             out,

@@ -203,6 +203,31 @@ fn siting_picks_the_uncovered_town() {
     let g: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&geo).unwrap()).unwrap();
     assert_eq!(g["features"].as_array().unwrap().len(), 2);
+    // p-median: the town is also where one hall cuts the mean distance most, and with four
+    // candidates every choice is tried.
+    let r = json(&[
+        "--data",
+        l,
+        "siting",
+        "--new",
+        "1",
+        "--objective",
+        "median",
+        "--candidates",
+        cand.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r["objective"], "median", "{r}");
+    assert_eq!(r["sites"][0]["candidate"], "town", "{r}");
+    assert_eq!(r["median_exact"], true);
+    let (before, after) = (
+        r["mean_km_before"].as_f64().unwrap(),
+        r["mean_km_after"].as_f64().unwrap(),
+    );
+    assert!(before > 25.0 && after < 0.5 * before, "{before} → {after}");
+    assert_eq!(r["covered_after"], 50.0);
+    let err = fails(&["--data", l, "siting", "--new", "1", "--objective", "mean"]);
+    assert!(err.contains("--objective mean"), "{err}");
     // The default grid of candidates finds the town and the village too.
     let r = json(&["--data", l, "siting", "--new", "2", "--json"]);
     assert_eq!(r["covered_after"], 55.0, "{r}");
