@@ -5,10 +5,11 @@
 //!
 //! Channels named in [`OFFLINE`] are offline; every other channel is digital. A customer is a
 //! candidate to move to digital channels when they made at least [`MOVABLE_CONTACTS`]
-//! offline contacts that digital channels serve (paying, querying a bill, applying) and have
-//! used a digital channel at least once (they have an account and can use it); candidates are
-//! ranked by the time those offline contacts took. Heavy offline users who never used a
-//! digital channel are counted apart: they need onboarding, not a nudge.
+//! offline contacts that digital channels serve (paying, querying a bill, applying), these
+//! are at least half of such contacts of theirs (routine business still goes offline), and
+//! they have used a digital channel at least once (they have an account and can use it);
+//! candidates are ranked by the time those offline contacts took. Heavy offline users who
+//! never used a digital channel are counted apart: they need onboarding, not a nudge.
 
 use crate::JobError;
 use crate::query::{Query, ints, strings, timestamps};
@@ -89,6 +90,8 @@ pub struct CustomerChannels {
     pub digital_share_first_half: Option<f64>,
     pub digital_share_second_half: Option<f64>,
     pub offline_digitizable: u64,
+    /// Share of the customer's paying, bill queries and applications made offline.
+    pub offline_routine_share: f64,
     pub offline_minutes: f64,
     pub uses_digital: bool,
     /// `move` (candidate), `onboard` (heavy offline, never digital) or empty.
@@ -233,6 +236,7 @@ fn summarize(data: &ServiceData, rows: &[(String, String, String, i64, Cell)]) -
         digital: [u64; 2],
         total: [u64; 2],
         offline_digitizable: u64,
+        digitizable: u64,
         offline_seconds: f64,
     }
     let mut cust: BTreeMap<&str, Cust> = BTreeMap::new();
@@ -250,6 +254,9 @@ fn summarize(data: &ServiceData, rows: &[(String, String, String, i64, Cell)]) -
         });
         e.by_channel[k] += cell.contacts;
         let h = usize::from(*m >= half);
+        if DIGITIZABLE.contains(&action.as_str()) {
+            e.digitizable += cell.contacts;
+        }
         e.total[h] += cell.contacts;
         if is_digital(ch) {
             e.digital[h] += cell.contacts;
@@ -378,7 +385,9 @@ fn summarize(data: &ServiceData, rows: &[(String, String, String, i64, Cell)]) -
             .max_by(|&a, &b| c.by_channel[a].cmp(&c.by_channel[b]).then(b.cmp(&a)))
             .map_or(String::new(), |k| channels[k].to_string());
         let uses_digital = digital_contacts > 0;
-        let recommendation = if c.offline_digitizable >= MOVABLE_CONTACTS {
+        let recommendation = if c.offline_digitizable >= MOVABLE_CONTACTS
+            && 2 * c.offline_digitizable >= c.digitizable
+        {
             if uses_digital { "move" } else { "onboard" }
         } else {
             ""
@@ -404,6 +413,7 @@ fn summarize(data: &ServiceData, rows: &[(String, String, String, i64, Cell)]) -
             digital_share_first_half: half_share(0),
             digital_share_second_half: half_share(1),
             offline_digitizable: c.offline_digitizable,
+            offline_routine_share: ratio(c.offline_digitizable, c.digitizable),
             offline_minutes: offline_seconds / 60.0,
             uses_digital,
             recommendation,

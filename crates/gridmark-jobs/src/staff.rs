@@ -360,19 +360,29 @@ pub fn assess_data(data: &ServiceData, period: &Period) -> Result<StaffReport, J
             "few reopened orders",
             "few complaints after",
         ];
-        let best = (0..5)
-            .max_by(|&a, &b| z[i][a].total_cmp(&z[i][b]))
-            .unwrap_or(0);
-        let worst = (0..5)
-            .min_by(|&a, &b| z[i][a].total_cmp(&z[i][b]))
-            .unwrap_or(0);
-        let note = if x.orders == 0 && x.csat.n == 0 {
-            "no orders or surveys in the period: scored at the role's mean".to_string()
-        } else {
-            format!(
+        // KPIs on which nobody in the role differs say nothing about this person.
+        let telling: Vec<usize> = (0..5).filter(|&c| z[i][c].abs() > 1e-9).collect();
+        let best = telling
+            .iter()
+            .copied()
+            .max_by(|&a, &b| z[i][a].total_cmp(&z[i][b]));
+        let worst = telling
+            .iter()
+            .copied()
+            .min_by(|&a, &b| z[i][a].total_cmp(&z[i][b]));
+        let note = match (best, worst) {
+            _ if x.orders == 0 && x.csat.n == 0 => {
+                "no orders or surveys in the period: scored at the role's mean".to_string()
+            }
+            (Some(b), Some(w)) if b != w => format!(
                 "strongest: {} ({:+.1} sd); weakest: {} ({:+.1} sd)",
-                names[best], z[i][best], names[worst], z[i][worst]
-            )
+                names[b], z[i][b], names[w], z[i][w]
+            ),
+            (Some(b), _) => format!(
+                "{} {:+.1} sd; other KPIs at the role's mean",
+                names[b], z[i][b]
+            ),
+            _ => "at the role's mean on every KPI".to_string(),
         };
         let info = roles.get(ids[i].as_str());
         staff.push(Assessment {

@@ -146,7 +146,7 @@ pub fn channels(data: Option<&Path>, args: ChannelsArgs) -> Result<(), CliError>
     if !top.is_empty() {
         writeln!(
             out,
-            "{:<12} {:<10} {:<12} {:>8} {:>9} {:>11} {:>8}",
+            "{:<12} {:<10} {:<12} {:>8} {:>9} {:>17} {:>8}",
             "customer", "region", "class", "contacts", "digital", "offline pay/query", "minutes"
         )?;
         for c in top {
@@ -158,7 +158,11 @@ pub fn channels(data: Option<&Path>, args: ChannelsArgs) -> Result<(), CliError>
                 c.class,
                 c.contacts,
                 pct(Some(c.digital_share)),
-                c.offline_digitizable,
+                format!(
+                    "{} ({:.0}%)",
+                    c.offline_digitizable,
+                    100.0 * c.offline_routine_share
+                ),
                 c.offline_minutes
             )?;
         }
@@ -229,7 +233,7 @@ pub fn satisfaction(data: Option<&Path>, args: SatisfactionArgs) -> Result<(), C
             "class" => "customer class".to_string(),
             "staff" => {
                 // Sixty staff do not fit: the lowest and highest with enough answers.
-                rows.retain(|g| g.answers >= 10);
+                rows.retain(|g| g.answers >= 10 && g.group != "(none)");
                 rows.sort_by(|a, b| a.csat.unwrap_or(0.0).total_cmp(&b.csat.unwrap_or(0.0)));
                 if rows.len() > 10 {
                     let n = rows.len();
