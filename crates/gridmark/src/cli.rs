@@ -22,6 +22,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Load files into a table (one atomic commit).
     Import(ImportArgs),
+    /// Streaming ingestion: meter readings from an MQTT broker, through a write-ahead log.
+    #[command(subcommand)]
+    Ingest(IngestCommand),
     /// Run SQL over every table and view.
     Sql(SqlArgs),
     /// List the tables with row counts, time ranges and sizes.
@@ -410,6 +413,48 @@ pub struct SitingArgs {
     #[arg(long, value_name = "FILE")]
     pub geojson: Option<PathBuf>,
     /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Subscribe to meter readings (QoS 1, persistent session), log them durably before
+    /// acknowledging, and commit them to `readings` every few seconds.
+    Mqtt(IngestMqttArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestMqttArgs {
+    /// The broker, HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:1883")]
+    pub broker: String,
+    /// Topic filter.
+    #[arg(long, default_value = "meters/+/readings")]
+    pub topic: String,
+    /// The persistent session's name; the broker keeps what this subscriber has not
+    /// acknowledged while it is down. Give each subscriber its own.
+    #[arg(long, default_value = "gridmark-ingest")]
+    pub client_id: String,
+    /// Interval of readings whose message does not say (900, 15m, 1h…).
+    #[arg(long, default_value = "15m")]
+    pub interval: String,
+    /// Commit to the lake at least this often, seconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub commit_seconds: f64,
+    /// … or when this many readings are waiting.
+    #[arg(long, default_value_t = 500_000)]
+    pub commit_readings: u64,
+    /// Stop after this many seconds without a message (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_exit: Option<f64>,
+    /// Stop after this many messages.
+    #[arg(long)]
+    pub max_messages: Option<u64>,
+    /// Zone of a new lake.
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Print the run's report as JSON when it stops.
     #[arg(long)]
     pub json: bool,
 }

@@ -13,6 +13,7 @@ mod risk;
 mod segment;
 mod service;
 mod sql;
+mod stream;
 mod tables;
 mod text;
 mod theft;
@@ -110,6 +111,9 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
     match args.command {
         cli::Command::Demo(d) => demo::run(args.data.as_deref(), d),
         cli::Command::Import(i) => import::run(&cli::data_dir(args.data.as_deref())?, i),
+        cli::Command::Ingest(cli::IngestCommand::Mqtt(a)) => {
+            stream::mqtt(&cli::data_dir(args.data.as_deref())?, a)
+        }
         cli::Command::Sql(s) => sql::run(&cli::data_dir(args.data.as_deref())?, s),
         cli::Command::Tables(t) => tables::run(&cli::data_dir(args.data.as_deref())?, t),
         cli::Command::Forecast(f) => forecast::run(args.data.as_deref(), f),
