@@ -3,7 +3,7 @@
 //! evaluation on generated LCL-layout files.
 
 mod common;
-use common::{date, fails, json, ok};
+use common::{date, demo, fails, json, ok};
 use std::fmt::Write as _;
 
 #[test]
@@ -11,17 +11,7 @@ fn segments_risk_models_and_profiles_on_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let lake_s = lake.to_str().unwrap();
-    ok(&[
-        "demo",
-        "--customers",
-        "500",
-        "--days",
-        "240",
-        "--seed",
-        "7",
-        "--dir",
-        lake_s,
-    ]);
+    demo(lake_s, 500, 240, 7);
     let truth = lake.join("truth").join("customers.csv");
     let truth_s = truth.to_str().unwrap();
 

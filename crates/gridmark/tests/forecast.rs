@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{civil, date, fails, gridmark, ok};
+use common::{civil, date, demo, fails, gridmark, ok};
 
 #[test]
 fn ett_protocol_on_a_daily_cycle_beats_repeating_the_last_value() {
@@ -80,17 +80,7 @@ fn forecast_run_on_the_demo_is_coherent_with_intervals_and_close_to_what_happene
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let lake_s = lake.to_str().unwrap();
-    ok(&[
-        "demo",
-        "--customers",
-        "200",
-        "--days",
-        "150",
-        "--seed",
-        "5",
-        "--dir",
-        lake_s,
-    ]);
+    demo(lake_s, 200, 150, 5);
     // As a user would: validate first, so the injected meter faults do not become "demand".
     ok(&["--data", lake_s, "vee", "run"]);
     let html = dir.path().join("fc.html");

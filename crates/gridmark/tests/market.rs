@@ -2,7 +2,7 @@
 //! graph with an obvious hub, adoptions drawn from a known Bass curve) and on the demo.
 
 mod common;
-use common::{civil, fails, json, ok};
+use common::{civil, demo, fails, json, ok};
 use std::fmt::Write as _;
 
 #[test]
@@ -96,17 +96,7 @@ fn influence_and_lifecycle_on_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let l = lake.to_str().unwrap();
-    ok(&[
-        "demo",
-        "--customers",
-        "300",
-        "--days",
-        "240",
-        "--seed",
-        "3",
-        "--dir",
-        l,
-    ]);
+    demo(l, 300, 240, 3);
     let r = json(&["--data", l, "influence", "--top", "2", "--json"]);
     assert!(r["ties"].as_u64().unwrap() > 300, "{r}");
     let regions = r["by_region"].as_object().unwrap();

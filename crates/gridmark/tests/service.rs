@@ -2,7 +2,7 @@
 //! hand-built records whose answer is known, and on the demo.
 
 mod common;
-use common::{date, fails, json, ok};
+use common::{date, demo, fails, json, ok};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -383,17 +383,7 @@ fn service_analyses_on_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let l = lake.to_str().unwrap();
-    ok(&[
-        "demo",
-        "--customers",
-        "600",
-        "--days",
-        "180",
-        "--seed",
-        "5",
-        "--dir",
-        l,
-    ]);
+    demo(l, 600, 180, 5);
     // The generator drifts customers toward digital channels by 25 points a year.
     let c = json(&["--data", l, "channels", "--json"]);
     assert!(

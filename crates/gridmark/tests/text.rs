@@ -1,7 +1,7 @@
 //! `gridmark text eval` through the command line on generated labelled reviews.
 
 mod common;
-use common::{fails, ok};
+use common::{demo, fails, ok};
 use std::fmt::Write as _;
 
 fn reviews(path: &std::path::Path) {
@@ -343,17 +343,7 @@ fn text_analyze_links_demo_complaints_to_planted_faults() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let l = lake.to_str().unwrap();
-    ok(&[
-        "demo",
-        "--customers",
-        "300",
-        "--days",
-        "200",
-        "--seed",
-        "5",
-        "--dir",
-        l,
-    ]);
+    demo(l, 300, 200, 5);
     ok(&["--data", l, "vee", "run"]);
     let r: serde_json::Value =
         serde_json::from_str(&ok(&["--data", l, "text", "analyze", "--json"])).unwrap();

@@ -28,6 +28,21 @@ pub fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(args)).unwrap()
 }
 
+/// Builds a small demo utility lake in `dir`.
+pub fn demo(dir: &str, customers: usize, days: u32, seed: u64) {
+    ok(&[
+        "demo",
+        "--customers",
+        &customers.to_string(),
+        "--days",
+        &days.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--dir",
+        dir,
+    ]);
+}
+
 /// Runs `gridmark`, asserts a clean failure (no panic) and returns standard error.
 pub fn fails(args: &[&str]) -> String {
     let out = gridmark(args);
