@@ -243,3 +243,150 @@ fn bad_options_and_an_absent_broker_are_named() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+/// A broker of the test's own on a free port, with persistence in `dir`.
+fn start_broker(dir: &std::path::Path, port: u16) -> Child {
+    // Started as root, Mosquitto drops to its own user, which must be able to save there.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 0\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("mosquitto")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto is not installed (`apt-get install mosquitto`; `.ci/run` does it)");
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < until, "mosquitto did not start on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Stops a broker the way a service manager does (SIGTERM), so it saves its sessions.
+fn stop_broker(mut b: Child) {
+    Command::new("kill")
+        .args(["-TERM", &b.id().to_string()])
+        .status()
+        .unwrap();
+    b.wait().unwrap();
+}
+
+#[test]
+fn a_broker_restart_mid_stream_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut broker = start_broker(dir.path(), port);
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let mut sub = Command::new(env!("CARGO_BIN_EXE_gridmark"))
+        .args([
+            "--data",
+            &l,
+            "ingest",
+            "mqtt",
+            "--broker",
+            &addr,
+            "--topic",
+            "meters/+/readings",
+            "--client-id",
+            "restart-test",
+            "--commit-seconds",
+            "0.3",
+            "--idle-exit",
+            "4",
+            "--json",
+        ])
+        .env_remove("GRIDMARK_DATA")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = sub.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("subscribed, receiving") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    // 200 messages of 10 readings; the publisher keeps its own session and resends what the
+    // broker had not acknowledged when it went away.
+    let publisher = std::thread::spawn(move || {
+        let mut o = MqttOptions::new("restart-test-pub", "127.0.0.1", port);
+        o.set_keep_alive(Duration::from_secs(5))
+            .set_clean_session(false);
+        let (client, mut conn) = Client::new(o, 1000);
+        let acks = std::thread::spawn(move || {
+            let mut n = 0;
+            for ev in conn.iter() {
+                match ev {
+                    Ok(Event::Incoming(Incoming::PubAck(_))) => {
+                        n += 1;
+                        if n == 200 {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        });
+        for k in 0..200i64 {
+            let readings: Vec<String> = (0..10)
+                .map(|j| format!("[{}, 0.5]", 1_735_689_600_000 + (k * 10 + j) * 900_000))
+                .collect();
+            let body = format!("{{\"readings\":[{}]}}", readings.join(","));
+            client
+                .publish(
+                    format!("meters/M{:02}/readings", k % 7),
+                    QoS::AtLeastOnce,
+                    false,
+                    body,
+                )
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        acks.join().unwrap();
+        let _ = client.disconnect();
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    stop_broker(broker);
+    std::thread::sleep(Duration::from_millis(300));
+    broker = start_broker(dir.path(), port);
+    publisher.join().unwrap();
+    let out = sub.wait_with_output().unwrap();
+    stop_broker(broker);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(count(&l, "SELECT count(*) FROM readings"), 2000, "{report}");
+    assert_eq!(
+        count(
+            &l,
+            "SELECT count(DISTINCT meter_id || CAST(ts AS VARCHAR)) FROM readings"
+        ),
+        2000
+    );
+}
