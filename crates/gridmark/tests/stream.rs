@@ -21,8 +21,12 @@ fn broker_up() {
     );
 }
 
-/// Starts the subscriber and waits until its session is subscribed.
+/// Starts the subscriber on the shared broker and waits until its session is subscribed.
 fn subscriber(lake: &str, topic: &str, client: &str, extra: &[&str]) -> Child {
+    subscriber_on(BROKER, lake, topic, client, extra)
+}
+
+fn subscriber_on(broker: &str, lake: &str, topic: &str, client: &str, extra: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gridmark"))
         .args([
             "--data",
@@ -30,7 +34,7 @@ fn subscriber(lake: &str, topic: &str, client: &str, extra: &[&str]) -> Child {
             "ingest",
             "mqtt",
             "--broker",
-            BROKER,
+            broker,
             "--topic",
             topic,
             "--client-id",
@@ -295,39 +299,13 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     let lake = dir.path().join("lake");
     let l = lake.to_str().unwrap().to_string();
     let addr = format!("127.0.0.1:{port}");
-    let mut sub = Command::new(env!("CARGO_BIN_EXE_gridmark"))
-        .args([
-            "--data",
-            &l,
-            "ingest",
-            "mqtt",
-            "--broker",
-            &addr,
-            "--topic",
-            "meters/+/readings",
-            "--client-id",
-            "restart-test",
-            "--commit-seconds",
-            "0.3",
-            "--idle-exit",
-            "4",
-            "--json",
-        ])
-        .env_remove("GRIDMARK_DATA")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = sub.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("subscribed, receiving") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let sub = subscriber_on(
+        &addr,
+        &l,
+        "meters/+/readings",
+        "restart-test",
+        &["--idle-exit", "4", "--json"],
+    );
     // 200 messages of 10 readings; the publisher keeps its own session and resends what the
     // broker had not acknowledged when it went away.
     let publisher = std::thread::spawn(move || {
