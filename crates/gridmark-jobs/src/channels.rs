@@ -12,10 +12,10 @@
 //! never used a digital channel are counted apart: they need onboarding, not a nudge.
 
 use crate::JobError;
+use crate::lifecycle::{month_index, month_name};
 use crate::query::{Query, ints, strings, timestamps};
 use crate::service_data::ServiceData;
 use gridmark_analytics::stats::{self, Moments, Nps};
-use gridmark_core::civil::civil_from_days;
 use gridmark_lake::Lake;
 use std::collections::{BTreeMap, HashMap};
 
@@ -188,12 +188,11 @@ pub fn analyze(lake: &Lake, q: &Query) -> Result<ChannelReport, JobError> {
                 let (Some(c), Some(ch), Some(m)) = (&c[i], &ch[i], m[i]) else {
                     continue;
                 };
-                let (y, mo, _) = civil_from_days(m);
                 rows.push((
                     c.clone(),
                     ch.trim().to_string(),
                     a[i].clone().unwrap_or_default(),
-                    y * 12 + mo as i64 - 1,
+                    month_index(m),
                     Cell {
                         contacts: n[i].unwrap_or(0) as u64,
                         duration: d[i].unwrap_or(0) as f64,
@@ -205,10 +204,6 @@ pub fn analyze(lake: &Lake, q: &Query) -> Result<ChannelReport, JobError> {
         },
     )?;
     Ok(summarize(&data, &rows))
-}
-
-fn month_name(index: i64) -> String {
-    format!("{}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
 }
 
 /// The analysis on contacts already aggregated per (customer, channel, action, month index).

@@ -44,12 +44,14 @@ pub struct Lifecycle {
     pub forecast: Vec<(String, f64)>,
 }
 
-fn month_index(day: i64) -> i64 {
+/// Months since year 0 of a local day, so that months subtract.
+pub(crate) fn month_index(day: i64) -> i64 {
     let (y, m, _) = civil_from_days(day);
     y * 12 + m as i64 - 1
 }
 
-fn month_name(index: i64) -> String {
+/// `2025-03` of a [`month_index`].
+pub(crate) fn month_name(index: i64) -> String {
     format!("{}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
 }
 
