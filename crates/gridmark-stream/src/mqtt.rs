@@ -35,6 +35,55 @@ pub struct StreamOptions {
     pub max_messages: Option<u64>,
     /// Largest message accepted, bytes.
     pub max_message_bytes: usize,
+    /// Called after each segment reaches the lake (risk rules run on every batch).
+    pub after_commit: Option<AfterCommit>,
+}
+
+/// A callback on the committer thread with the meters of the segment just committed. It
+/// should hand the work off quickly: the next segment waits for it.
+#[derive(Clone)]
+pub struct AfterCommit(pub Arc<dyn Fn(Vec<String>) + Send + Sync>);
+
+impl std::fmt::Debug for AfterCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterCommit")
+    }
+}
+
+/// The distinct meter ids of a log segment (first CSV field, quotes undone).
+fn segment_meters(path: &std::path::Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            if let Some(rest) = line.strip_prefix('"') {
+                let mut id = String::new();
+                let mut chars = rest.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c == '"' {
+                        if chars.peek() == Some(&'"') {
+                            chars.next();
+                            id.push('"');
+                        } else {
+                            break;
+                        }
+                    } else {
+                        id.push(c);
+                    }
+                }
+                Some(id)
+            } else {
+                line.split(',').next().map(str::to_string)
+            }
+        })
+        .filter(|id| !id.is_empty())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 impl Default for StreamOptions {
@@ -50,6 +99,7 @@ impl Default for StreamOptions {
             idle_exit: None,
             max_messages: None,
             max_message_bytes: 4 << 20,
+            after_commit: None,
         }
     }
 }
@@ -111,7 +161,7 @@ struct Committer {
 }
 
 impl Committer {
-    fn start(lake: Lake, stop: Arc<AtomicBool>) -> Committer {
+    fn start(lake: Lake, stop: Arc<AtomicBool>, hook: Option<AfterCommit>) -> Committer {
         let (tx, rx) = mpsc::channel::<(PathBuf, Option<Instant>)>();
         let done = Arc::new(Mutex::new(Committed {
             segments: 0,
@@ -129,6 +179,7 @@ impl Committer {
                 ..ImportOptions::default()
             };
             for (path, first_arrival) in rx {
+                let mut meters = hook.as_ref().map(|_| segment_meters(&path));
                 let mut attempt = 0u32;
                 loop {
                     let r = gridmark_ingest::import(
@@ -142,6 +193,9 @@ impl Committer {
                     match r {
                         Ok(rep) => {
                             let _ = std::fs::remove_file(&path);
+                            if let (Some(h), Some(m)) = (&hook, meters.take()) {
+                                (h.0)(m);
+                            }
                             let mut d = d.lock().unwrap_or_else(|e| e.into_inner());
                             d.segments += 1;
                             d.stored += rep.accepted();
@@ -239,7 +293,7 @@ pub fn run(
     let dir = stream_dir(lake, &opts.client_id);
     let (mut wal, leftover) = Wal::open(&dir)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let committer = Committer::start(lake.clone(), stop.clone());
+    let committer = Committer::start(lake.clone(), stop.clone(), opts.after_commit.clone());
     let recovered = leftover.len();
     if recovered > 0 {
         progress(&format!(

@@ -79,6 +79,256 @@ pub enum Command {
     /// Billing determinants and charges from readings, checked against the bills.
     #[command(subcommand)]
     Bill(BillCommand),
+    /// Risk early warning: test rules, run them on the lake, manage the alerts.
+    #[command(subcommand)]
+    Risk(RiskCommand),
+    /// The risk register: identify, assess, control and monitor risks.
+    #[command(subcommand)]
+    Risks(RisksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RiskCommand {
+    /// Rules files: write the shipped rules, check a file, run its test cases.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Apply the rules to the lake: open or update alerts, escalate, deliver.
+    Run(RiskRunArgs),
+    /// Run the rules every interval until stopped (or --runs times).
+    Watch(RiskWatchArgs),
+    /// List, show, acknowledge and resolve alerts.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Write the shipped rules (one per indicator, with test cases) to a file to edit.
+    Init {
+        /// Where to write (refuses to overwrite).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Validate a rules file and list its rules.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Run every rule's test cases; exits non-zero when one fails.
+    Test {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RiskRunArgs {
+    /// The rules file (`gridmark risk rules init FILE` writes a starting point).
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Evaluation day, YYYY-MM-DD (default: the latest day with readings).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub as_of: Option<String>,
+    /// Replay every day from this one (a backtest), YYYY-MM-DD.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// … to this one.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Record alerts but send nothing (no webhook, no e-mail).
+    #[arg(long)]
+    pub no_deliver: bool,
+    /// Only evaluate; record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskWatchArgs {
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Time between runs, e.g. 15m, 1h.
+    #[arg(long, default_value = "15m")]
+    pub every: String,
+    /// Stop after this many runs (default: run until stopped).
+    #[arg(long)]
+    pub runs: Option<u64>,
+    #[arg(long)]
+    pub no_deliver: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Alerts, newest first.
+    List(AlertsListArgs),
+    /// One alert with its evidence and full history.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an open or escalated alert.
+    Ack(AlertActArgs),
+    /// Resolve an alert.
+    Resolve(AlertActArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    /// open, acknowledged, escalated, resolved or live (all but resolved).
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Rows shown on the terminal.
+    #[arg(long, default_value_t = 30)]
+    pub show: usize,
+    /// Every matching alert (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// A page with the alerts, by rule and by day.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertActArgs {
+    pub id: String,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RisksCommand {
+    /// Identify a risk by hand.
+    Add(RiskAddArgs),
+    /// Identify risks from rules whose alerts recur.
+    FromAlerts(RiskFromAlertsArgs),
+    /// The register with scores and levels, and the 5 × 5 matrix.
+    List(RisksListArgs),
+    /// One risk with its assessments, actions, indicators and history.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assess likelihood and impact (1–5 each); --residual for the risk with its controls.
+    Assess(RiskAssessArgs),
+    /// Add a control action with an owner and a due date.
+    Action(RiskActionArgs),
+    /// Mark an action done.
+    Done {
+        action: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Link an alert rule to a risk as one of its indicators.
+    Link {
+        id: String,
+        #[arg(long)]
+        rule: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Set a risk's status: open, treating, accepted or closed.
+    Status {
+        id: String,
+        status: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Per risk: live alerts of its indicators, overdue actions, residual risk over time.
+    Monitor {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RiskAddArgs {
+    #[arg(long)]
+    pub title: String,
+    #[arg(long, default_value = "operational")]
+    pub category: String,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    #[arg(long, default_value = "")]
+    pub owner: String,
+    /// Likelihood 1–5 (inherent), with --impact.
+    #[arg(long, requires = "impact")]
+    pub likelihood: Option<u8>,
+    #[arg(long, requires = "likelihood")]
+    pub impact: Option<u8>,
+    /// Alert rules that indicate this risk.
+    #[arg(long = "rule")]
+    pub rules: Vec<String>,
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskFromAlertsArgs {
+    /// Alerts a rule must have opened …
+    #[arg(long, default_value_t = 3)]
+    pub min_alerts: usize,
+    /// … within this many days (of evaluation dates).
+    #[arg(long, default_value_t = 30)]
+    pub days: i64,
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RisksListArgs {
+    #[arg(long)]
+    pub json: bool,
+    /// A page with the matrix and the register.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskAssessArgs {
+    pub id: String,
+    #[arg(long)]
+    pub likelihood: u8,
+    #[arg(long)]
+    pub impact: u8,
+    /// The assessment is of the residual risk (with the controls in place).
+    #[arg(long)]
+    pub residual: bool,
+    #[arg(long, default_value = "")]
+    pub note: String,
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskActionArgs {
+    pub id: String,
+    #[arg(long)]
+    pub text: String,
+    #[arg(long, default_value = "")]
+    pub owner: String,
+    /// Due date, YYYY-MM-DD.
+    #[arg(long)]
+    pub due: String,
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -454,6 +704,9 @@ pub struct IngestMqttArgs {
     /// Zone of a new lake.
     #[arg(long)]
     pub tz: Option<String>,
+    /// Risk rules: the readings rules run on the meters of every committed batch.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// Print the run's report as JSON when it stops.
     #[arg(long)]
     pub json: bool,

@@ -17,6 +17,7 @@ mod stream;
 mod tables;
 mod text;
 mod theft;
+mod warning;
 
 use clap::Parser;
 use std::io::Write;
@@ -123,6 +124,8 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         }
         cli::Command::Lineloss(l) => metering::lineloss(&cli::data_dir(args.data.as_deref())?, l),
         cli::Command::Theft(t) => theft::run(args.data.as_deref(), t),
+        cli::Command::Risk(r) => warning::risk(args.data.as_deref(), r),
+        cli::Command::Risks(r) => warning::risks(args.data.as_deref(), r),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Churn(cli::ChurnCommand::Eval(c)) => churn::eval(c),
         cli::Command::Segment(s) => segment::run(args.data.as_deref(), s),
