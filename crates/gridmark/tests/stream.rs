@@ -368,3 +368,56 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         2000
     );
 }
+
+#[test]
+fn risk_rules_run_on_each_streamed_batch() {
+    broker_up();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    // 2025-01-01 … 2025-03-01, Asia/Shanghai.
+    common::demo(l, 20, 60, 5);
+    let rules = dir.path().join("rules.toml");
+    let r = rules.to_str().unwrap();
+    ok(&["risk", "rules", "init", r]);
+    let run = format!("{}-{}", std::process::id(), rand_suffix());
+    let topic = format!("gm-risk-{run}/+/readings");
+    let client = format!("gm-risk-sub-{run}");
+    let sub = subscriber(
+        l,
+        &topic,
+        &client,
+        &["--rules", r, "--idle-exit", "3", "--json"],
+    );
+    // The meter reads zero for four whole local days after the demo ends: one message a day.
+    let first = 1_740_844_800_000i64; // 2025-03-02 00:00 +08:00
+    let messages: Vec<Vec<u8>> = (0..4)
+        .map(|d| {
+            let readings: Vec<String> = (0..96)
+                .map(|j| format!("[{}, 0.0]", first + (d * 96 + j) * 900_000))
+                .collect();
+            format!(
+                "{{\"meter_id\":\"M0000003\",\"readings\":[{}]}}",
+                readings.join(",")
+            )
+            .into_bytes()
+        })
+        .collect();
+    let t = format!("gm-risk-{run}/M0000003/readings");
+    publish(move |_| t.clone(), messages, Duration::from_millis(200));
+    let out = sub.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["readings_stored"], 384);
+    let alerts = common::json(&["--data", l, "risk", "alerts", "list", "--json"]);
+    let alerts = alerts.as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule"], "zero-consumption");
+    assert_eq!(alerts[0]["subject"], "M0000003");
+    assert_eq!(alerts[0]["last_as_of"], "2025-03-05");
+    assert_eq!(alerts[0]["evidence"]["current"], 4.0);
+}
