@@ -122,7 +122,9 @@ pub fn evaluate(
         } else {
             (first_day, last_day)
         };
-        let key = (ind, p_first - span + 1, p_last);
+        // A sustained rule also judges the days before the first, to know its streaks.
+        let sustain = rule.sustain as i64;
+        let key = (ind, p_first - sustain + 1 - span + 1, p_last);
         if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(key) {
             e.insert(source.load(ind, key.1, key.2)?);
         }
@@ -134,7 +136,8 @@ pub fn evaluate(
             findings: 0,
             note: set.note.clone(),
         };
-        for p in p_first..=p_last {
+        let mut streak: HashMap<String, usize> = HashMap::new();
+        for p in (p_first - sustain + 1)..=p_last {
             let end = (p - set.first) as usize;
             let w0 = end + 1 - span as usize;
             let subjects: Vec<(&String, &[f64])> = set
@@ -216,10 +219,20 @@ pub fn evaluate(
             }
             for (subject, values) in subjects {
                 let peer_ratio = peer_of.get(subject.as_str()).copied().unwrap_or(1.0);
-                let Some(r) = judge(rule, values, &population, peer_ratio) else {
-                    continue;
+                let r = judge(rule, values, &population, peer_ratio);
+                let held = match &r {
+                    Some(r) if r.alert => {
+                        let n = streak.entry(subject.clone()).or_default();
+                        *n += 1;
+                        *n
+                    }
+                    _ => {
+                        streak.remove(subject.as_str());
+                        0
+                    }
                 };
-                if !r.alert {
+                let Some(r) = r else { continue };
+                if held < rule.sustain || p < p_first {
                     continue;
                 }
                 run.findings += 1;
@@ -238,6 +251,7 @@ pub fn evaluate(
                     "ratio": r.ratio,
                     "zscore": if rule.threshold.uses_baseline() { r.zscore } else { None },
                     "cutoff": r.cutoff,
+                    "held_periods": held,
                     "peer_ratio": r.peer_ratio,
                     "history": r.history,
                     "series_from": start_label,

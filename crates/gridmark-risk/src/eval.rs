@@ -199,7 +199,17 @@ pub fn run_tests(rules: &crate::rules::RuleSet) -> Vec<TestResult> {
     for rule in &rules.rules {
         for t in &rule.tests {
             let reading = judge(rule, &t.series, &t.population, t.peer_ratio);
-            let alert = reading.as_ref().is_some_and(|r| r.alert);
+            // A sustained rule must hold at each of the last `sustain` periods.
+            let alert = (0..rule.sustain).all(|k| {
+                k < t.series.len()
+                    && judge(
+                        rule,
+                        &t.series[..t.series.len() - k],
+                        &t.population,
+                        t.peer_ratio,
+                    )
+                    .is_some_and(|r| r.alert)
+            });
             let note = match &reading {
                 None => Some(format!(
                     "the series has {} periods with no data in the last {}",

@@ -344,6 +344,9 @@ pub struct Rule {
     /// Divide the subject's ratio to its baseline by the median ratio of its peers in the
     /// same run, so that holidays and weather, which move a whole group, do not alert.
     pub peer_adjust: Option<PeerGroup>,
+    /// Periods in a row the condition must hold before it is a finding (1 = at once), so a
+    /// short absence does not alert while a lasting change does.
+    pub sustain: usize,
     pub severity: Severity,
     pub escalate_after_ms: i64,
     pub notify: Vec<Channel>,
@@ -394,6 +397,7 @@ struct RuleDoc {
     min_baseline: Option<f64>,
     max_baseline: Option<f64>,
     peer_adjust: Option<String>,
+    sustain: Option<i64>,
     severity: Option<String>,
     escalate_after: Option<String>,
     notify: Option<Vec<String>>,
@@ -604,6 +608,7 @@ impl RuleSet {
                     ));
                 }
             }
+            let sustain = span(r.sustain, 1, "sustain", 1)?;
             let severity = match r.severity.as_deref() {
                 None => Severity::Medium,
                 Some(s) => Severity::parse(s).ok_or_else(|| {
@@ -707,6 +712,7 @@ impl RuleSet {
                 min_baseline: r.min_baseline,
                 max_baseline: r.max_baseline,
                 peer_adjust,
+                sustain,
                 severity,
                 escalate_after_ms,
                 notify,

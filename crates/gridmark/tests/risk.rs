@@ -48,8 +48,8 @@ fn rules_files_are_checked_and_their_tests_run() {
 
     // A test that contradicts its rule fails the command and is named.
     let text = std::fs::read_to_string(&rules).unwrap().replacen(
-        "series = \"10x56 3x14\"\nexpect = \"alert\"",
-        "series = \"10x56 3x14\"\nexpect = \"quiet\"",
+        "series = \"10x56 3x20\"\nexpect = \"alert\"",
+        "series = \"10x56 3x20\"\nexpect = \"quiet\"",
         1,
     );
     let broken = dir.path().join("broken.toml");
@@ -58,7 +58,8 @@ fn rules_files_are_checked_and_their_tests_run() {
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("FAIL consumption-drop") && stdout.contains("a 70 % drop alerts"),
+        stdout.contains("FAIL consumption-drop")
+            && stdout.contains("a 70 % drop for three weeks alerts"),
         "{stdout}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 of"));
