@@ -84,7 +84,7 @@ fn message(
         m.push_str(&format!(", z = {z:.1}"));
     }
     if let Some(p) = r.peer_ratio {
-        m.push_str(&format!(" (everyone: {p:.2}×)"));
+        m.push_str(&format!(" (peers: {p:.2}×)"));
     }
     if let Some(c) = r.cutoff {
         m.push_str(&format!(", cut-off {}", fmt_num(c)));
