@@ -559,4 +559,21 @@ fn alerts_reach_a_webhook_and_a_mailbox_and_failed_deliveries_are_retried() {
     ]);
     assert_eq!(third["recorded"]["delivered"], 0);
     assert_eq!(bodies.lock().unwrap().len(), 2 * opened);
+
+    // On a schedule: two runs a second apart, each reported.
+    let out = gridmark(&[
+        "--data", l, "risk", "watch", "--rules", r, "--every", "1s", "--runs", "2",
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("run 1 on 2025-04-10") && err.contains("run 2 on"),
+        "{err}"
+    );
+    assert!(
+        fails(&[
+            "--data", l, "risk", "watch", "--rules", r, "--every", "soon"
+        ])
+        .contains("soon")
+    );
 }
