@@ -15,13 +15,13 @@
 
 use crate::RiskError;
 use crate::engine::Finding;
+use crate::eventlog::EventFile;
 use crate::rules::{Channel, Delivery, RuleSet, Severity};
 use gridmark_core::Clock;
 use gridmark_core::civil::format_utc;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const MAX_ATTEMPTS: usize = 5;
 
@@ -144,8 +144,7 @@ pub struct Alert {
 }
 
 pub struct AlertLog {
-    path: PathBuf,
-    lock: std::fs::File,
+    file: EventFile,
     events: Vec<Event>,
     alerts: BTreeMap<String, Alert>,
 }
@@ -164,25 +163,9 @@ pub struct RecordReport {
 impl AlertLog {
     /// Opens (creating) the log of the lake at `root` and takes the writer lock.
     pub fn open(root: &Path) -> Result<AlertLog, RiskError> {
-        let dir = root.join("_risk");
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RiskError::Io { path, source }
-        };
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let lock_path = dir.join("alerts.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        lock.lock().map_err(io(&lock_path))?;
-        let path = dir.join("alerts.jsonl");
-        let events = read_events(&path)?;
+        let (file, events) = EventFile::open::<Event>(root, "alerts")?;
         let mut log = AlertLog {
-            path,
-            lock,
+            file,
             events: Vec::new(),
             alerts: BTreeMap::new(),
         };
@@ -197,9 +180,9 @@ impl AlertLog {
     }
 
     pub fn get(&self, id: &str) -> Result<&Alert, RiskError> {
-        self.alerts
-            .get(id)
-            .ok_or_else(|| RiskError::NotFound(format!("no alert {id} in {}", self.path.display())))
+        self.alerts.get(id).ok_or_else(|| {
+            RiskError::NotFound(format!("no alert {id} in {}", self.file.path().display()))
+        })
     }
 
     pub fn events(&self) -> &[Event] {
@@ -310,19 +293,7 @@ impl AlertLog {
             alert: alert.to_string(),
             kind,
         };
-        let mut line = serde_json::to_string(&e).expect("events serialise");
-        line.push('\n');
-        let io = |source| RiskError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io)?;
-        f.write_all(line.as_bytes()).map_err(io)?;
-        f.sync_data().map_err(io)?;
+        self.file.append(&e)?;
         self.apply(e);
         Ok(())
     }
@@ -558,7 +529,7 @@ impl AlertLog {
 
     /// Releases the writer lock (also released on drop).
     pub fn close(self) {
-        let _ = self.lock.unlock();
+        self.file.close();
     }
 }
 
@@ -663,37 +634,6 @@ fn rfc2822(ms: i64) -> String {
         secs / 60 % 60,
         secs % 60
     )
-}
-
-fn read_events(path: &Path) -> Result<Vec<Event>, RiskError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(RiskError::Io {
-                path: path.into(),
-                source,
-            });
-        }
-    };
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Event>(line) {
-            Ok(e) => out.push(e),
-            // A crash mid-append leaves a partial last line without its newline.
-            Err(_) if i + 1 == lines.len() && !complete => break,
-            Err(e) => {
-                return Err(RiskError::Log {
-                    path: path.into(),
-                    line: i + 1,
-                    reason: e.to_string(),
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

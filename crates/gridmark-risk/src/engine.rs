@@ -196,23 +196,23 @@ pub fn evaluate(
                     peer_of.insert(subject, m);
                 }
             }
-            let (span_text, as_of_day) = if ind.monthly() {
-                let d = crate::indicators::month_end_day(p).min(last_day);
-                let from = p - rule.window as i64 + 1;
-                let text = if from == p {
-                    month_label(p)
+            let label = |q: i64| {
+                if ind.monthly() {
+                    month_label(q)
                 } else {
-                    format!("{}…{}", month_label(from), month_label(p))
-                };
-                (text, d)
+                    format_date(q)
+                }
+            };
+            let from = p - rule.window as i64 + 1;
+            let span_text = if from == p {
+                label(p)
             } else {
-                let from = p - rule.window as i64 + 1;
-                let text = if from == p {
-                    format_date(p)
-                } else {
-                    format!("{}…{}", format_date(from), format_date(p))
-                };
-                (text, p)
+                format!("{}…{}", label(from), label(p))
+            };
+            let as_of_day = if ind.monthly() {
+                crate::indicators::month_end_day(p).min(last_day)
+            } else {
+                p
             };
             if p == p_last {
                 run.subjects = subjects.len();
@@ -236,11 +236,7 @@ pub fn evaluate(
                     continue;
                 }
                 run.findings += 1;
-                let start_label = if ind.monthly() {
-                    month_label(p - span + 1)
-                } else {
-                    format_date(p - span + 1)
-                };
+                let start_label = label(p - span + 1);
                 let evidence = serde_json::json!({
                     "indicator": ind.name(),
                     "unit": ind.unit(),

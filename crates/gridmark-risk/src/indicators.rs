@@ -184,60 +184,28 @@ impl<'a> Source<'a> {
         }
         let range = format!("day BETWEEN {} AND {}", date_sql(first), date_sql(last));
         match ind {
-            Indicator::DailyKwh | Indicator::ZeroDays => {
-                self.query.for_each(
-                    &format!("SELECT meter_id, day, kwh FROM daily_energy WHERE {range}"),
-                    |b| {
-                        let (m, d, k) =
-                            (strings(b, "meter_id")?, dates(b, "day")?, floats(b, "kwh")?);
-                        for i in 0..b.num_rows() {
-                            if let (Some(m), Some(d), Some(k)) = (&m[i], d[i], k[i]) {
-                                set.set(m, d, k, f64::NAN);
-                            }
-                        }
-                        Ok(())
-                    },
-                )?;
-            }
-            Indicator::ReverseKwh => {
-                self.query.for_each(
-                    &format!(
-                        "SELECT meter_id, day, sum(CASE WHEN kwh < 0 THEN -kwh ELSE 0 END) AS kwh \
-                         FROM readings_local WHERE {range} GROUP BY 1, 2"
-                    ),
-                    |b| {
-                        let (m, d, k) =
-                            (strings(b, "meter_id")?, dates(b, "day")?, floats(b, "kwh")?);
-                        for i in 0..b.num_rows() {
-                            if let (Some(m), Some(d), Some(k)) = (&m[i], d[i], k[i]) {
-                                set.set(m, d, k, f64::NAN);
-                            }
-                        }
-                        Ok(())
-                    },
-                )?;
-            }
+            Indicator::DailyKwh | Indicator::ZeroDays => self.measured(
+                &mut set,
+                &format!("SELECT meter_id AS subject, day, kwh AS v FROM daily_energy WHERE {range}"),
+            )?,
+            Indicator::ReverseKwh => self.measured(
+                &mut set,
+                &format!(
+                    "SELECT meter_id AS subject, day, sum(CASE WHEN kwh < 0 THEN -kwh ELSE 0 END) AS v \
+                     FROM readings_local WHERE {range} GROUP BY 1, 2"
+                ),
+            )?,
             Indicator::LineLossRate => {
                 if !self.has("readings") {
                     set.note = Some("the lake has no readings".into());
                     return Ok(set);
                 }
-                self.query.for_each(
-                    &format!("SELECT area_id, day, loss_ratio FROM area_daily_loss WHERE {range}"),
-                    |b| {
-                        let (a, d, k) = (
-                            strings(b, "area_id")?,
-                            dates(b, "day")?,
-                            floats(b, "loss_ratio")?,
-                        );
-                        for i in 0..b.num_rows() {
-                            if let (Some(a), Some(d), Some(k)) = (&a[i], d[i], k[i]) {
-                                set.set(a, d, k, f64::NAN);
-                            }
-                        }
-                        Ok(())
-                    },
-                )?;
+                self.measured(
+                    &mut set,
+                    &format!(
+                        "SELECT area_id AS subject, day, loss_ratio AS v FROM area_daily_loss WHERE {range}"
+                    ),
+                )?
             }
             Indicator::BillKwh | Indicator::TariffChangeKwh => {
                 let mut bills: HashMap<String, BTreeMap<i64, (f64, Option<String>)>> =
@@ -353,6 +321,20 @@ impl<'a> Source<'a> {
             }
         }
         Ok(set)
+    }
+
+    /// A measured daily quantity (`subject`, `day`, `v`): NaN where there is no row.
+    fn measured(&self, set: &mut SeriesSet, sql: &str) -> Result<(), RiskError> {
+        self.query.for_each(sql, |b| {
+            let (s, d, v) = (strings(b, "subject")?, dates(b, "day")?, floats(b, "v")?);
+            for i in 0..b.num_rows() {
+                if let (Some(s), Some(d), Some(v)) = (&s[i], d[i], v[i]) {
+                    set.set(s, d, v, f64::NAN);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// Days past due of each customer's oldest bill not yet fully paid, per day.

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod deliver;
 pub mod engine;
 pub mod eval;
+pub mod eventlog;
 pub mod indicators;
 pub mod register;
 pub mod rules;

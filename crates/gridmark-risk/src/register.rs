@@ -7,12 +7,12 @@
 
 use crate::RiskError;
 use crate::alerts::AlertLog;
+use crate::eventlog::EventFile;
 use gridmark_core::Clock;
 use gridmark_core::civil::{format_date, format_utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -122,8 +122,7 @@ pub struct Risk {
 pub const STATUSES: &[&str] = &["open", "treating", "accepted", "closed"];
 
 pub struct Register {
-    path: PathBuf,
-    _lock: std::fs::File,
+    file: EventFile,
     events: Vec<RiskEvent>,
     risks: BTreeMap<String, Risk>,
 }
@@ -140,48 +139,14 @@ fn check_scale(name: &str, v: u8) -> Result<(), RiskError> {
 
 impl Register {
     pub fn open(root: &Path) -> Result<Register, RiskError> {
-        let dir = root.join("_risk");
-        std::fs::create_dir_all(&dir).map_err(|source| RiskError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let lock_path = dir.join("register.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .and_then(|f| f.lock().map(|_| f))
-            .map_err(|source| RiskError::Io {
-                path: lock_path.clone(),
-                source,
-            })?;
-        let path = dir.join("register.jsonl");
+        let (file, events) = EventFile::open::<RiskEvent>(root, "register")?;
         let mut reg = Register {
-            path: path.clone(),
-            _lock: lock,
+            file,
             events: Vec::new(),
             risks: BTreeMap::new(),
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(RiskError::Io { path, source }),
-        };
-        let complete = text.ends_with('\n');
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            match serde_json::from_str::<RiskEvent>(line) {
-                Ok(e) => reg.apply(e),
-                Err(_) if i + 1 == lines.len() && !complete => break,
-                Err(e) => {
-                    return Err(RiskError::Log {
-                        path,
-                        line: i + 1,
-                        reason: e.to_string(),
-                    });
-                }
-            }
+        for e in events {
+            reg.apply(e);
         }
         Ok(reg)
     }
@@ -288,19 +253,7 @@ impl Register {
             risk: risk.to_string(),
             kind,
         };
-        let mut line = serde_json::to_string(&e).expect("events serialise");
-        line.push('\n');
-        let io = |source| RiskError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io)?;
-        f.write_all(line.as_bytes()).map_err(io)?;
-        f.sync_data().map_err(io)?;
+        self.file.append(&e)?;
         self.apply(e);
         Ok(())
     }
