@@ -151,6 +151,15 @@ impl Register {
         Ok(reg)
     }
 
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The events appended since the register held `n`.
+    pub fn events_since(&self, n: usize) -> &[RiskEvent] {
+        &self.events[n.min(self.events.len())..]
+    }
+
     pub fn risks(&self) -> impl Iterator<Item = &Risk> {
         self.risks.values()
     }

@@ -85,6 +85,48 @@ pub enum Command {
     /// The risk register: identify, assess, control and monitor risks.
     #[command(subcommand)]
     Risks(RisksCommand),
+    /// The tamper-evident ledger of imports, runs, exports and decisions: verify, prove.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Choose the ledger's hash before its first entry: sha256 (default) or sm3.
+    Init {
+        #[arg(long)]
+        hash: String,
+    },
+    /// The latest entries.
+    Log {
+        #[arg(long, default_value_t = 20)]
+        last: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every entry's hash, the chain and the checkpoints; names the first broken entry.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the current size and Merkle root (also done every 256 entries).
+    Checkpoint,
+    /// An inclusion proof of one entry (RFC 9162), by sequence number.
+    Proof {
+        seq: u64,
+        /// Prove against the tree of the first SIZE entries (e.g. a checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check an inclusion proof file, against its own root or one kept elsewhere.
+    CheckProof {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long)]
+        root: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -56,6 +56,21 @@ pub fn run(data: &Path, args: ImportArgs) -> Result<(), CliError> {
     );
     progress.clear();
     let report = report?;
+    if report.committed && !report.dry_run {
+        crate::audit::record(
+            data,
+            "import",
+            &report.table,
+            serde_json::json!({
+                "version": report.version,
+                "accepted": report.accepted(),
+                "rejected": report.rejected(),
+                "files": report.files.iter().map(|f| serde_json::json!({
+                    "file": f.file, "blake3": f.hash, "accepted": f.accepted, "rejected": f.rejected,
+                })).collect::<Vec<_>>(),
+            }),
+        )?;
+    }
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {

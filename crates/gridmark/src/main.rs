@@ -1,5 +1,6 @@
 //! `gridmark`: the command line. Parsing and printing only; the libraries do the work.
 
+mod audit;
 mod churn;
 mod cli;
 mod demo;
@@ -126,6 +127,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Theft(t) => theft::run(args.data.as_deref(), t),
         cli::Command::Risk(r) => warning::risk(args.data.as_deref(), r),
         cli::Command::Risks(r) => warning::risks(args.data.as_deref(), r),
+        cli::Command::Audit(a) => audit::run(args.data.as_deref(), a),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Churn(cli::ChurnCommand::Eval(c)) => churn::eval(c),
         cli::Command::Segment(s) => segment::run(args.data.as_deref(), s),

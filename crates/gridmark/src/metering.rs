@@ -42,6 +42,15 @@ pub fn vee(data: Option<&Path>, cmd: VeeCommand) -> Result<(), CliError> {
     let report =
         gridmark_jobs::vee::run(&lake, Arc::new(gridmark_core::SystemClock), &cfg, &progress)?;
     progress.clear();
+    crate::audit::record(
+        lake.root(),
+        "vee_run",
+        "readings_validated",
+        serde_json::json!({
+            "run": report.run_id, "version": report.version, "meters": report.meters,
+            "readings_in": report.readings_in, "estimated": report.estimated, "edited": report.edited,
+        }),
+    )?;
     let mut out = std::io::stdout().lock();
     if args.json {
         print_json(&report)?;
@@ -251,6 +260,12 @@ pub fn bill(data: &Path, args: crate::cli::BillRunArgs) -> Result<(), CliError> 
     };
     let lake = Lake::open(data)?;
     let report = gridmark_jobs::billing::run(&lake, &args.period, source)?;
+    crate::audit::record(
+        data,
+        "bill_run",
+        &args.period,
+        serde_json::json!({"customers": report.lines.len()}),
+    )?;
     if let Some(path) = &args.out {
         write_report(path, &report, || {
             let mut s = String::from(

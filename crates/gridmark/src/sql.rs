@@ -33,8 +33,9 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
+    let exported = rt.block_on(async {
         let ctx = gridmark_sql::session(&lake).await?;
+        let mut exported = None;
         let mut times = Vec::new();
         let mut rows = 0;
         // With --repeat or --timing, timed runs materialise the whole result in memory, as the
@@ -57,6 +58,7 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
             rows = n as usize;
             if let Some(out) = &args.out {
                 eprintln!("wrote {n} rows to {}", out.display());
+                exported = Some((out.display().to_string(), n));
             }
         }
         if args.timing {
@@ -68,7 +70,15 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
                 serde_json::json!({"median_s": median, "all": times, "rows": rows})
             );
         }
-        Ok::<(), gridmark_sql::SqlError>(())
+        Ok::<_, gridmark_sql::SqlError>(exported)
     })?;
+    if let Some((out, rows)) = exported {
+        crate::audit::record(
+            lake.root(),
+            "export",
+            &out,
+            serde_json::json!({"query": query, "rows": rows}),
+        )?;
+    }
     Ok(())
 }

@@ -188,6 +188,14 @@ pub fn evaluate_and_record(
     let mut log = AlertLog::open(data)?;
     let report = log.process(&ev.findings, set, clock, deliver)?;
     log.close();
+    if !report.opened.is_empty() || !report.escalated.is_empty() {
+        crate::audit::record(
+            data,
+            "risk_alerts",
+            &set.source,
+            json!({"evaluated": [ev.first_day, ev.last_day], "opened": report.opened, "escalated": report.escalated}),
+        )?;
+    }
     Ok((ev, Some(report)))
 }
 
@@ -430,13 +438,13 @@ fn alerts(data: &Path, cmd: AlertsCommand) -> Result<(), CliError> {
                 writeln!(out, "  {} {:<16} {}", e.at, what, detail.trim_end())?;
             }
         }
-        AlertsCommand::Ack(a) => act(&mut log, a, true)?,
-        AlertsCommand::Resolve(a) => act(&mut log, a, false)?,
+        AlertsCommand::Ack(a) => act(data, &mut log, a, true)?,
+        AlertsCommand::Resolve(a) => act(data, &mut log, a, false)?,
     }
     Ok(())
 }
 
-fn act(log: &mut AlertLog, a: AlertActArgs, ack: bool) -> Result<(), CliError> {
+fn act(data: &Path, log: &mut AlertLog, a: AlertActArgs, ack: bool) -> Result<(), CliError> {
     let by = who(&a.by);
     if ack {
         log.acknowledge(&a.id, &by, &a.note, &SystemClock)?;
@@ -444,6 +452,17 @@ fn act(log: &mut AlertLog, a: AlertActArgs, ack: bool) -> Result<(), CliError> {
         log.resolve(&a.id, &by, &a.note, &SystemClock)?;
     }
     let al = log.get(&a.id)?;
+    crate::audit::record_by(
+        data,
+        &by,
+        if ack {
+            "alert_acknowledged"
+        } else {
+            "alert_resolved"
+        },
+        &a.id,
+        json!({"rule": al.rule, "subject": al.subject, "note": a.note}),
+    )?;
     writeln!(
         std::io::stdout().lock(),
         "{} is {} (by {by}): {}",
@@ -571,6 +590,33 @@ pub fn risks(data: Option<&Path>, cmd: RisksCommand) -> Result<(), CliError> {
     gridmark_lake::Lake::open(&data)?;
     let clock = SystemClock;
     let mut reg = Register::open(&data)?;
+    let before = reg.event_count();
+    let result = risks_command(&data, &mut reg, &clock, cmd);
+    // Every change to the register goes on the ledger, event by event, with who made it.
+    for e in reg.events_since(before) {
+        let mut details = serde_json::to_value(&e.kind)?;
+        if let Some(m) = details.as_object_mut() {
+            m.remove("event");
+        }
+        let action = format!(
+            "risk_{}",
+            serde_json::to_value(&e.kind)?["event"]
+                .as_str()
+                .unwrap_or("event")
+        );
+        crate::audit::record_by(&data, &e.by, &action, &e.risk, details)?;
+    }
+    result
+}
+
+fn risks_command(
+    data: &Path,
+    reg: &mut Register,
+    clock: &SystemClock,
+    cmd: RisksCommand,
+) -> Result<(), CliError> {
+    let data = data.to_path_buf();
+    let clock = *clock;
     let mut out = std::io::stdout().lock();
     match cmd {
         RisksCommand::Add(a) => {
@@ -788,7 +834,7 @@ pub fn risks(data: Option<&Path>, cmd: RisksCommand) -> Result<(), CliError> {
                 .map(|a| a.last_as_of_day)
                 .max()
                 .unwrap_or(today);
-            let rows = register::monitor(&reg, &log, latest.min(today));
+            let rows = register::monitor(reg, &log, latest.min(today));
             log.close();
             if json {
                 return print_json(&rows);
