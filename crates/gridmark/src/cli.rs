@@ -88,6 +88,67 @@ pub enum Command {
     /// The tamper-evident ledger of imports, runs, exports and decisions: verify, prove.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Users, roles and API tokens (passwords and tokens are stored only as hashes).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user. The password is read from standard input (--password-stdin) or
+    /// GRIDMARK_PASSWORD, never from the command line.
+    Add {
+        name: String,
+        /// admin, marketing_analyst, metering_inspector, service_agent or auditor.
+        #[arg(long)]
+        role: String,
+        /// Regions or areas whose rows the user may see, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// The users, their roles and scopes.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every role and what it may do.
+    Roles,
+    /// Change a user's role (and scope, when given).
+    Role {
+        name: String,
+        role: String,
+        #[arg(long, value_delimiter = ',')]
+        scope: Option<Vec<String>>,
+    },
+    /// Set a new password (standard input or GRIDMARK_PASSWORD).
+    Password {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user and revoke their tokens.
+    Disable { name: String },
+    /// Enable a disabled user (tokens stay revoked).
+    Enable { name: String },
+    /// API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Issue a token for a user; it is printed once and stored only as a hash.
+    Issue {
+        name: String,
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
+    /// Tokens with their owners, expiry and state (never the secret).
+    List,
+    /// Revoke a token by its id.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ mod stream;
 mod tables;
 mod text;
 mod theft;
+mod users;
 mod warning;
 
 use clap::Parser;
@@ -128,6 +129,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Risk(r) => warning::risk(args.data.as_deref(), r),
         cli::Command::Risks(r) => warning::risks(args.data.as_deref(), r),
         cli::Command::Audit(a) => audit::run(args.data.as_deref(), a),
+        cli::Command::Users(u) => users::run(args.data.as_deref(), u),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Churn(cli::ChurnCommand::Eval(c)) => churn::eval(c),
         cli::Command::Segment(s) => segment::run(args.data.as_deref(), s),
