@@ -420,12 +420,30 @@ impl Users {
 
     /// The user a presented token belongs to.
     pub fn authenticate(&self, presented: &str, now_ms: i64) -> Result<&User, SecurityError> {
+        self.store.authenticate(presented, now_ms)
+    }
+}
+
+impl Store {
+    /// Reads the store without taking the lock (it is replaced atomically), for servers that
+    /// check every request.
+    pub fn read(lake_root: &Path) -> Result<Store, SecurityError> {
+        let path = lake_root.join("_security/users.json");
+        match std::fs::read_to_string(&path) {
+            Ok(t) => serde_json::from_str(&t)
+                .map_err(|e| SecurityError::Invalid(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
+            Err(source) => Err(SecurityError::Io { path, source }),
+        }
+    }
+
+    /// The user a presented token belongs to.
+    pub fn authenticate(&self, presented: &str, now_ms: i64) -> Result<&User, SecurityError> {
         let rest = presented
             .strip_prefix("gmk_")
             .ok_or(SecurityError::BadToken)?;
         let (id, secret) = rest.split_once('_').ok_or(SecurityError::BadToken)?;
         let t = self
-            .store
             .tokens
             .iter()
             .find(|t| t.id == id)
@@ -433,11 +451,10 @@ impl Users {
         if t.revoked || now_ms >= t.expires_at_ms || !same(&sha256_hex(secret), &t.hash) {
             return Err(SecurityError::BadToken);
         }
-        let u = self.get(&t.user).map_err(|_| SecurityError::BadToken)?;
-        if u.disabled {
-            return Err(SecurityError::BadToken);
+        match self.users.iter().find(|u| u.name == t.user) {
+            Some(u) if !u.disabled => Ok(u),
+            _ => Err(SecurityError::BadToken),
         }
-        Ok(u)
     }
 }
 

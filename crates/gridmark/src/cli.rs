@@ -91,6 +91,15 @@ pub enum Command {
     /// Users, roles and API tokens (passwords and tokens are stored only as hashes).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The HTTP API (tables, alerts, register, ledger) with tokens, roles, scopes and masking.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one and prints it).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
 }
 
 #[derive(Debug, Subcommand)]

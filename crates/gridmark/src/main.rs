@@ -106,6 +106,24 @@ fn compact(data: &std::path::Path, args: cli::CompactArgs) -> Result<(), CliErro
     Ok(())
 }
 
+fn serve(data: &std::path::Path, args: cli::ServeArgs) -> Result<(), CliError> {
+    gridmark_lake::Lake::open(data)?;
+    let state = gridmark_server::AppState {
+        data: data.to_path_buf(),
+        clock: std::sync::Arc::new(gridmark_core::SystemClock),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(gridmark_server::serve(state, &args.addr, |addr| {
+        eprintln!(
+            "gridmark API listening on http://{addr} (GET /api/openapi.json); stop with Ctrl-C"
+        );
+    }))
+    .map_err(|e| usage(format!("serve on {}: {e}", args.addr)))?;
+    Ok(())
+}
+
 pub fn usage(msg: impl Into<String>) -> CliError {
     CliError(msg.into().into())
 }
@@ -130,6 +148,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Risks(r) => warning::risks(args.data.as_deref(), r),
         cli::Command::Audit(a) => audit::run(args.data.as_deref(), a),
         cli::Command::Users(u) => users::run(args.data.as_deref(), u),
+        cli::Command::Serve(a) => serve(&cli::data_dir(args.data.as_deref())?, a),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Churn(cli::ChurnCommand::Eval(c)) => churn::eval(c),
         cli::Command::Segment(s) => segment::run(args.data.as_deref(), s),

@@ -1,0 +1,655 @@
+//! The HTTP API: login and tokens, every catalog table (paginated, filtered, scoped to the
+//! user's regions and areas, personal fields masked unless the role may see them, JSON or
+//! CSV), risk alerts and the register, and the ledger's verification — each endpoint checked
+//! against the caller's role. The OpenAPI document is generated from the same route table the
+//! router is built from, so the two cannot drift.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gridmark_core::Clock;
+use gridmark_security::{Permission, Store, User};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+/// Most rows one page returns.
+pub const MAX_LIMIT: usize = 10_000;
+
+pub struct AppState {
+    pub data: PathBuf,
+    pub clock: Arc<dyn Clock>,
+}
+
+type Shared = Arc<AppState>;
+
+/// A failed request: its status and a message that says what was wrong.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad(msg: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, msg.into())
+    }
+    fn forbidden(msg: impl Into<String>) -> Self {
+        ApiError(StatusCode::FORBIDDEN, msg.into())
+    }
+    fn internal(msg: impl std::fmt::Display) -> Self {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, msg.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+/// One endpoint: what the OpenAPI document says about it and what it needs.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// None: no token needed.
+    pub permission: Option<&'static str>,
+}
+
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "get",
+        path: "/api/health",
+        summary: "liveness",
+        permission: None,
+    },
+    Route {
+        method: "post",
+        path: "/api/login",
+        summary: "exchange a user name and password for a token valid one day",
+        permission: None,
+    },
+    Route {
+        method: "get",
+        path: "/api/me",
+        summary: "the caller: user, role, permissions, scope",
+        permission: Some("any"),
+    },
+    Route {
+        method: "get",
+        path: "/api/openapi.json",
+        summary: "this document",
+        permission: None,
+    },
+    Route {
+        method: "get",
+        path: "/api/tables",
+        summary: "the tables the caller may read, with row counts",
+        permission: Some("any"),
+    },
+    Route {
+        method: "get",
+        path: "/api/tables/{name}",
+        summary: "rows of a table: limit, offset, column=value filters, format=json|csv; scoped and masked",
+        permission: Some("by table"),
+    },
+    Route {
+        method: "get",
+        path: "/api/alerts",
+        summary: "risk alerts, filter by status and rule",
+        permission: Some("read_risk"),
+    },
+    Route {
+        method: "post",
+        path: "/api/alerts/{id}/ack",
+        summary: "acknowledge an alert (body: {\"note\": …})",
+        permission: Some("manage_risk"),
+    },
+    Route {
+        method: "get",
+        path: "/api/risks",
+        summary: "the risk register",
+        permission: Some("read_risk"),
+    },
+    Route {
+        method: "get",
+        path: "/api/audit/verify",
+        summary: "verify the ledger",
+        permission: Some("read_audit"),
+    },
+];
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/health",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .route("/api/login", post(login))
+        .route("/api/me", get(me))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/tables", get(tables))
+        .route("/api/tables/{name}", get(table_rows))
+        .route("/api/alerts", get(alerts))
+        .route("/api/alerts/{id}/ack", post(ack))
+        .route("/api/risks", get(risks))
+        .route("/api/audit/verify", get(audit_verify))
+        .fallback(|| async {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; see /api/openapi.json".into(),
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(Arc::new(state))
+}
+
+/// The OpenAPI 3.1 document of [`ROUTES`].
+pub fn openapi_doc() -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES {
+        let mut op = json!({
+            "summary": r.summary,
+            "responses": {"200": {"description": "success"}, "400": {"description": "bad request, with {error}"},
+                          "401": {"description": "no valid token"}, "403": {"description": "the role may not"}},
+        });
+        if r.permission.is_some() {
+            op["security"] = json!([{"bearer": []}]);
+            op["x-permission"] = json!(r.permission);
+        }
+        let params: Vec<Value> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = json!(params);
+        }
+        paths
+            .entry(r.path.to_string())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("an object")
+            .insert(r.method.to_string(), op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "gridmark", "version": env!("CARGO_PKG_VERSION")},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    })
+}
+
+async fn openapi() -> axum::Json<Value> {
+    axum::Json(openapi_doc())
+}
+
+fn caller(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "send Authorization: Bearer <token>".into(),
+            )
+        })?;
+    let store = Store::read(&state.data).map_err(ApiError::internal)?;
+    store
+        .authenticate(presented.trim(), state.clock.now_ms())
+        .cloned()
+        .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, e.to_string()))
+}
+
+fn require(user: &User, p: Permission) -> Result<(), ApiError> {
+    if user.may(p) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{} ({}) may not {}",
+            user.name,
+            user.role.name(),
+            p.name()
+        )))
+    }
+}
+
+async fn login(
+    State(s): State<Shared>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))?;
+    let (Some(name), Some(password)) = (v["user"].as_str(), v["password"].as_str()) else {
+        return Err(ApiError::bad("give {\"user\": …, \"password\": …}"));
+    };
+    let now = s.clock.now_ms();
+    let data = s.data.clone();
+    let (name, password) = (name.to_string(), password.to_string());
+    // Argon2 takes tens of milliseconds: off the async workers.
+    let issued = tokio::task::spawn_blocking(move || {
+        let mut users = gridmark_security::Users::open(&data).map_err(ApiError::internal)?;
+        users
+            .login(&name, &password)
+            .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, e.to_string()))?;
+        let (t, secret) = users
+            .issue_token(&name, now, 1, &gridmark_core::civil::format_utc(now))
+            .map_err(ApiError::internal)?;
+        gridmark_ledger::Ledger::open(&data)
+            .and_then(|l| {
+                l.append(&gridmark_core::SystemClock, &name, "login", &name, json!({"token": t.id}))
+            })
+            .map_err(ApiError::internal)?;
+        Ok::<_, ApiError>(json!({"token": secret, "expires_at": gridmark_core::civil::format_utc(t.expires_at_ms)}))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(axum::Json(issued))
+}
+
+async fn me(State(s): State<Shared>, headers: HeaderMap) -> Result<axum::Json<Value>, ApiError> {
+    let u = caller(&s, &headers)?;
+    let perms: Vec<&str> = u.role.permissions().iter().map(|p| p.name()).collect();
+    Ok(axum::Json(
+        json!({"user": u.name, "role": u.role.name(), "permissions": perms, "scope": u.scope}),
+    ))
+}
+
+/// The permissions any one of which reads a table: the customer and meter archives serve
+/// every role that works with customers.
+pub fn table_permissions(table: &str) -> &'static [Permission] {
+    match table {
+        "customers" | "meters" | "areas" => &[
+            Permission::ReadMetering,
+            Permission::ReadMarketing,
+            Permission::ReadService,
+        ],
+        t => match table_permission(t) {
+            Permission::ReadMetering => &[Permission::ReadMetering],
+            Permission::ReadService => &[Permission::ReadService],
+            _ => &[Permission::ReadMarketing],
+        },
+    }
+}
+
+fn may_read(user: &User, table: &str) -> bool {
+    table_permissions(table).iter().any(|p| user.may(*p))
+}
+
+/// Which permission reads a table's domain.
+pub fn table_permission(table: &str) -> Permission {
+    const METERING: &[&str] = &[
+        "readings",
+        "area_supply",
+        "meters",
+        "areas",
+        "series",
+        "readings_validated",
+        "vee_runs",
+        "vee_events",
+        "quality_daily",
+        "theft_scores",
+        "suspects",
+    ];
+    const SERVICE: &[&str] = &[
+        "work_orders",
+        "surveys",
+        "channel_events",
+        "staff",
+        "halls",
+        "text_documents",
+        "text_topics",
+        "complaint_links",
+    ];
+    if METERING.contains(&table) || table.starts_with("vee_") {
+        Permission::ReadMetering
+    } else if SERVICE.contains(&table) {
+        Permission::ReadService
+    } else {
+        Permission::ReadMarketing
+    }
+}
+
+async fn tables(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Value>, ApiError> {
+    let u = caller(&s, &headers)?;
+    let lake = gridmark_lake::Lake::open(&s.data).map_err(ApiError::internal)?;
+    let snap = lake.snapshot().map_err(ApiError::internal)?;
+    let rows: Vec<Value> = gridmark_core::catalog::TABLES
+        .iter()
+        .filter(|t| may_read(&u, t.name) && snap.rows(t.name) > 0)
+        .map(|t| json!({"table": t.name, "rows": snap.rows(t.name), "doc": t.doc}))
+        .collect();
+    Ok(axum::Json(json!(rows)))
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The WHERE clause that keeps a scoped user to their regions and areas.
+fn scope_clause(
+    table: &gridmark_core::catalog::TableDef,
+    user: &User,
+) -> Result<Option<String>, ApiError> {
+    if user.scope.is_empty() {
+        return Ok(None);
+    }
+    let list = user
+        .scope
+        .iter()
+        .map(|s| literal(s))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let has = |c: &str| table.column(c).is_some();
+    let clause = if has("region") && has("area_id") {
+        format!("(region IN ({list}) OR area_id IN ({list}))")
+    } else if has("area_id") {
+        format!(
+            "(area_id IN ({list}) OR area_id IN (SELECT area_id FROM areas WHERE region IN ({list})))"
+        )
+    } else if has("meter_id") {
+        format!(
+            "meter_id IN (SELECT meter_id FROM meter_dims WHERE region IN ({list}) OR area_id IN ({list}))"
+        )
+    } else if has("customer_id") {
+        format!(
+            "customer_id IN (SELECT customer_id FROM customers WHERE region IN ({list}) OR area_id IN ({list}))"
+        )
+    } else {
+        return Err(ApiError::forbidden(format!(
+            "{} has no region, area, meter or customer to scope by, and {} is limited to {}",
+            table.name,
+            user.name,
+            user.scope.join(", ")
+        )));
+    };
+    Ok(Some(clause))
+}
+
+async fn table_rows(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    UrlPath(name): UrlPath<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let u = caller(&s, &headers)?;
+    let table = gridmark_core::catalog::table(&name).map_err(|_| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no table {name:?}; GET /api/tables lists them"),
+        )
+    })?;
+    if !may_read(&u, table.name) {
+        return Err(ApiError::forbidden(format!(
+            "{} ({}) may not read {}",
+            u.name,
+            u.role.name(),
+            table.name
+        )));
+    }
+    let num = |k: &str, d: usize| -> Result<usize, ApiError> {
+        q.get(k).map_or(Ok(d), |v| {
+            v.parse()
+                .map_err(|_| ApiError::bad(format!("{k}={v}: expected a whole number")))
+        })
+    };
+    let limit = num("limit", 100)?;
+    let offset = num("offset", 0)?;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad(format!("limit={limit}: 1…{MAX_LIMIT}")));
+    }
+    let format = q.get("format").map(String::as_str).unwrap_or("json");
+    if format != "json" && format != "csv" {
+        return Err(ApiError::bad(format!("format={format}: json or csv")));
+    }
+    if format == "csv" {
+        require(&u, Permission::Export)?;
+    }
+    let mut conds = Vec::new();
+    let mut keys: Vec<&String> = q.keys().collect();
+    keys.sort();
+    for k in keys {
+        if matches!(k.as_str(), "limit" | "offset" | "format") {
+            continue;
+        }
+        if table.column(k).is_none() {
+            return Err(ApiError::bad(format!(
+                "{k}: {} has no such column (filters are column=value)",
+                table.name
+            )));
+        }
+        // Quoted as a literal: a value can never become SQL.
+        conds.push(format!("CAST(\"{k}\" AS VARCHAR) = {}", literal(&q[k])));
+    }
+    if let Some(c) = scope_clause(table, &u)? {
+        conds.push(c);
+    }
+    let where_ = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    let order = table
+        .key
+        .iter()
+        .map(|k| format!("\"{k}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT * FROM \"{}\"{where_}{} LIMIT {limit} OFFSET {offset}",
+        table.name,
+        if order.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {order}")
+        }
+    );
+    let lake = gridmark_lake::Lake::open(&s.data).map_err(ApiError::internal)?;
+    let ctx = gridmark_sql::session(&lake)
+        .await
+        .map_err(ApiError::internal)?;
+    let batches = ctx
+        .sql(&sql)
+        .await
+        .map_err(ApiError::internal)?
+        .collect()
+        .await
+        .map_err(ApiError::internal)?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        rows.extend(gridmark_sql::batch_to_json_rows(b).map_err(ApiError::internal)?);
+    }
+    let masked = !u.may(Permission::ReadPersonal);
+    if masked {
+        for r in &mut rows {
+            for f in table.personal {
+                if let Some(Value::String(v)) = r.get_mut(*f)
+                    && !v.is_empty()
+                {
+                    *v = gridmark_security::mask(f, v);
+                }
+            }
+        }
+    }
+    if format == "csv" {
+        let cols: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+        let mut out = cols.join(",");
+        out.push('\n');
+        for r in &rows {
+            let line: Vec<String> = cols
+                .iter()
+                .map(|c| match r.get(*c) {
+                    Some(Value::String(v)) => format!("\"{}\"", v.replace('"', "\"\"")),
+                    Some(Value::Null) | None => String::new(),
+                    Some(v) => v.to_string(),
+                })
+                .collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+        let _ = gridmark_ledger::Ledger::open(&s.data).and_then(|l| {
+            l.append(
+                &gridmark_core::SystemClock,
+                &u.name,
+                "export",
+                table.name,
+                json!({"rows": rows.len(), "offset": offset, "masked": masked, "via": "api"}),
+            )
+        });
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response());
+    }
+    Ok(axum::Json(json!({
+        "table": table.name, "offset": offset, "limit": limit, "rows": rows,
+        "masked": masked, "scoped": !u.scope.is_empty(),
+    }))
+    .into_response())
+}
+
+async fn alerts(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let u = caller(&s, &headers)?;
+    require(&u, Permission::ReadRisk)?;
+    let data = s.data.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        let log = gridmark_risk::alerts::AlertLog::open(&data).map_err(ApiError::internal)?;
+        let rows: Vec<Value> = log
+            .alerts()
+            .filter(|a| q.get("status").is_none_or(|st| a.status.name() == st))
+            .filter(|a| q.get("rule").is_none_or(|r| &a.rule == r))
+            .map(|a| json!({"id": a.id, "status": a.status.name(), "severity": a.severity, "rule": a.rule,
+                            "subject_kind": a.subject_kind, "subject": a.subject, "as_of": a.last_as_of,
+                            "message": a.message, "evidence": a.evidence}))
+            .collect();
+        log.close();
+        Ok::<_, ApiError>(rows)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(axum::Json(json!(list)))
+}
+
+async fn ack(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let u = caller(&s, &headers)?;
+    require(&u, Permission::ManageRisk)?;
+    let note = if body.is_empty() {
+        String::new()
+    } else {
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))?;
+        v["note"].as_str().unwrap_or_default().to_string()
+    };
+    let data = s.data.clone();
+    let clock = s.clock.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut log = gridmark_risk::alerts::AlertLog::open(&data).map_err(ApiError::internal)?;
+        log.acknowledge(&id, &u.name, &note, clock.as_ref())
+            .map_err(|e| match e {
+                gridmark_risk::RiskError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
+                gridmark_risk::RiskError::Invalid(m) => ApiError(StatusCode::CONFLICT, m),
+                e => ApiError::internal(e),
+            })?;
+        let a = log.get(&id).map_err(ApiError::internal)?.clone();
+        log.close();
+        gridmark_ledger::Ledger::open(&data)
+            .and_then(|l| {
+                l.append(
+                    clock.as_ref(),
+                    &u.name,
+                    "alert_acknowledged",
+                    &id,
+                    json!({"rule": a.rule, "subject": a.subject, "note": note, "via": "api"}),
+                )
+            })
+            .map_err(ApiError::internal)?;
+        Ok::<_, ApiError>(
+            json!({"id": a.id, "status": a.status.name(), "acknowledged_by": a.acknowledged_by}),
+        )
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(axum::Json(result))
+}
+
+async fn risks(State(s): State<Shared>, headers: HeaderMap) -> Result<axum::Json<Value>, ApiError> {
+    let u = caller(&s, &headers)?;
+    require(&u, Permission::ReadRisk)?;
+    let data = s.data.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        let reg = gridmark_risk::register::Register::open(&data).map_err(ApiError::internal)?;
+        serde_json::to_value(reg.risks().collect::<Vec<_>>()).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(axum::Json(rows))
+}
+
+async fn audit_verify(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Value>, ApiError> {
+    let u = caller(&s, &headers)?;
+    require(&u, Permission::ReadAudit)?;
+    let data = s.data.clone();
+    let v = tokio::task::spawn_blocking(move || {
+        gridmark_ledger::Ledger::open(&data)
+            .and_then(|l| l.verify())
+            .map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(axum::Json(
+        serde_json::to_value(v).map_err(ApiError::internal)?,
+    ))
+}
+
+/// Serves until the process is stopped; `on_listen` gets the bound address (port 0 picks one).
+pub async fn serve(
+    state: AppState,
+    addr: &str,
+    on_listen: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    on_listen(listener.local_addr()?);
+    axum::serve(listener, router(state)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_route_with_its_parameters() {
+        let doc = openapi_doc();
+        for r in ROUTES {
+            assert!(
+                doc["paths"][r.path][r.method].is_object(),
+                "{} {}",
+                r.method,
+                r.path
+            );
+        }
+        assert_eq!(
+            doc["paths"]["/api/tables/{name}"]["get"]["parameters"][0]["name"],
+            "name"
+        );
+        assert_eq!(table_permission("readings"), Permission::ReadMetering);
+        assert_eq!(table_permission("work_orders"), Permission::ReadService);
+        assert_eq!(table_permission("bills"), Permission::ReadMarketing);
+    }
+}
