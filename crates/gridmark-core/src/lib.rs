@@ -16,6 +16,7 @@ pub mod civil;
 pub mod clock;
 pub mod columns;
 pub mod error;
+pub mod lockfile;
 pub mod tz;
 
 pub use clock::{Clock, FixedClock, SystemClock};

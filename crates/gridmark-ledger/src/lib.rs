@@ -311,14 +311,7 @@ impl Ledger {
 
     fn lock(&self) -> Result<std::fs::File, LedgerError> {
         let p = self.dir.join("ledger.lock");
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .map_err(io(&p))?;
-        f.lock().map_err(io(&p))?;
-        Ok(f)
+        gridmark_core::lockfile::lock_exclusive(&p).map_err(io(&p))
     }
 
     /// Appends one entry and returns it. Safe across processes (a lock file); a torn last

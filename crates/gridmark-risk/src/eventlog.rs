@@ -27,13 +27,7 @@ impl EventFile {
         };
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let lock_path = dir.join(format!("{name}.lock"));
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        lock.lock().map_err(io(&lock_path))?;
+        let lock = gridmark_core::lockfile::lock_exclusive(&lock_path).map_err(io(&lock_path))?;
         let path = dir.join(format!("{name}.jsonl"));
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,

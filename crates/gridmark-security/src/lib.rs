@@ -242,13 +242,7 @@ impl Users {
         };
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let lock_path = dir.join("users.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        lock.lock().map_err(io(&lock_path))?;
+        let lock = gridmark_core::lockfile::lock_exclusive(&lock_path).map_err(io(&lock_path))?;
         let path = dir.join("users.json");
         let store = match std::fs::read_to_string(&path) {
             Ok(t) => serde_json::from_str(&t)
