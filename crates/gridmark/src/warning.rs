@@ -24,11 +24,11 @@ fn day(opt: &str, text: &str) -> Result<i64, CliError> {
         .ok_or_else(|| crate::usage(format!("{opt} {text}: expected a date YYYY-MM-DD")))
 }
 
+/// `--by`, else the same actor the ledger records.
 fn who(by: &Option<String>) -> String {
     by.clone()
-        .or_else(|| std::env::var("USER").ok())
         .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "unknown".into())
+        .unwrap_or_else(crate::audit::actor)
 }
 
 pub fn risk(data: Option<&Path>, cmd: RiskCommand) -> Result<(), CliError> {
