@@ -5,6 +5,8 @@
 //! The store is `<lake>/_security/users.json`, rewritten atomically (temporary file, fsync,
 //! rename) under `_security/users.lock`; it never holds a password or a token in clear.
 
+pub mod guard;
+
 use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

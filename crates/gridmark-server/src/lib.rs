@@ -4,17 +4,26 @@
 //! against the caller's role. The OpenAPI document is generated from the same route table the
 //! router is built from, so the two cannot drift.
 
+mod analyses;
+mod dashboard;
+mod ingest;
+
+pub use analyses::ANALYSES;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use datafusion::arrow::record_batch::RecordBatch;
 use gridmark_core::Clock;
+use gridmark_security::guard::{AlertFile, Guard, GuardConfig, SecurityAlert};
 use gridmark_security::{Permission, Store, User};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -24,6 +33,78 @@ pub const MAX_LIMIT: usize = 10_000;
 pub struct AppState {
     pub data: PathBuf,
     pub clock: Arc<dyn Clock>,
+    guard: Mutex<Guard>,
+    cache: Mutex<analyses::Cache>,
+    /// users.json as last read, with the modification time and length it had.
+    users: RwLock<Option<(std::time::SystemTime, u64, Arc<Store>)>>,
+}
+
+impl AppState {
+    pub fn new(data: PathBuf, clock: Arc<dyn Clock>, guard: GuardConfig) -> AppState {
+        AppState {
+            data,
+            clock,
+            guard: Mutex::new(Guard::new(guard)),
+            cache: Mutex::default(),
+            users: RwLock::new(None),
+        }
+    }
+
+    /// The users store, re-read only when the file changed: `gridmark users …` rewrites it
+    /// atomically, so a changed modification time or length is a new store.
+    fn store(&self) -> Result<Arc<Store>, ApiError> {
+        let path = self.data.join("_security/users.json");
+        let stamp = std::fs::metadata(&path)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(std::time::UNIX_EPOCH), m.len()));
+        if let Some((t, n)) = stamp
+            && let Some((ct, cn, store)) = self.users.read().expect("not poisoned").as_ref()
+            && (*ct, *cn) == (t, n)
+        {
+            return Ok(store.clone());
+        }
+        let store = Arc::new(Store::read(&self.data).map_err(ApiError::internal)?);
+        if let Some((t, n)) = stamp {
+            *self.users.write().expect("not poisoned") = Some((t, n, store.clone()));
+        }
+        Ok(store)
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, Guard> {
+        self.guard.lock().expect("not poisoned")
+    }
+
+    /// Writes security alerts to their file and the ledger, off the async workers.
+    fn raise(&self, alerts: Vec<SecurityAlert>) {
+        if alerts.is_empty() {
+            return;
+        }
+        let data = self.data.clone();
+        let clock = self.clock.clone();
+        tokio::task::spawn_blocking(move || {
+            for a in alerts {
+                // Not eprintln!: a closed standard error must not take the server down.
+                let mut err = std::io::stderr();
+                let _ = writeln!(
+                    err,
+                    "security alert: {} {}: {}",
+                    a.kind, a.subject, a.message
+                );
+                if let Err(e) = AlertFile::append(&data, &a) {
+                    let _ = writeln!(err, "security alert not written: {e}");
+                }
+                let _ = gridmark_ledger::Ledger::open(&data).and_then(|l| {
+                    l.append(
+                        clock.as_ref(),
+                        "gridmark-server",
+                        "security_alert",
+                        &a.subject,
+                        json!({"kind": a.kind, "message": a.message, "evidence": a.evidence}),
+                    )
+                });
+            }
+        });
+    }
 }
 
 type Shared = Arc<AppState>;
@@ -93,7 +174,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/api/tables/{name}",
-        summary: "rows of a table: limit, offset, column=value filters, format=json|csv; scoped and masked",
+        summary: "rows of a table: limit, offset, column=value filters, format=json|csv|parquet (csv and parquet need export); scoped and masked",
         permission: Some("by table"),
     },
     Route {
@@ -115,6 +196,30 @@ pub const ROUTES: &[Route] = &[
         permission: Some("read_risk"),
     },
     Route {
+        method: "post",
+        path: "/api/ingest/{table}",
+        summary: "import a batch into a table: CSV, JSON (array or lines) or Arrow IPC by Content-Type or format=; dry_run=true validates only; answers the import report",
+        permission: Some("write"),
+    },
+    Route {
+        method: "get",
+        path: "/api/overview",
+        summary: "overview KPIs the role may see: customers, sales by month, load by day, line loss, forecast, alerts",
+        permission: Some("any"),
+    },
+    Route {
+        method: "get",
+        path: "/api/analyses/{name}",
+        summary: "an analysis (lineloss, suspects, quality, channels, satisfaction), scoped to the caller",
+        permission: Some("by analysis"),
+    },
+    Route {
+        method: "get",
+        path: "/api/security/alerts",
+        summary: "security alerts: brute-force lockouts, floods, scans, bulk exports of personal data",
+        permission: Some("read_audit"),
+    },
+    Route {
         method: "get",
         path: "/api/audit/verify",
         summary: "verify the ledger",
@@ -123,6 +228,7 @@ pub const ROUTES: &[Route] = &[
 ];
 
 pub fn router(state: AppState) -> Router {
+    let shared = Arc::new(state);
     Router::new()
         .route(
             "/api/health",
@@ -143,8 +249,72 @@ pub fn router(state: AppState) -> Router {
                 "no such endpoint; see /api/openapi.json".into(),
             )
         })
+        .route("/api/security/alerts", get(security_alerts))
+        .route(
+            "/api/ingest/{table}",
+            post(ingest::ingest).layer(DefaultBodyLimit::max(ingest::MAX_INGEST_BODY)),
+        )
+        .route("/api/overview", get(analyses::overview))
+        .route("/api/analyses/{name}", get(analyses::analysis))
+        .route("/", get(dashboard::index))
+        .route("/assets/{file}", get(dashboard::asset))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(Arc::new(state))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), watch))
+        .with_state(shared)
+}
+
+/// The client's address as the socket saw it (a proxy's forwarding headers are not trusted).
+#[derive(Clone)]
+struct ClientAddr(String);
+
+/// Rate limits every request by address and by token, and shows every answer to the
+/// detectors.
+async fn watch(
+    State(s): State<Shared>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let addr = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+    let mut path: String = req.uri().path().chars().take(200).collect();
+    if path.len() < req.uri().path().len() {
+        path.push('…');
+    }
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer gmk_"))
+        .and_then(|v| v.split('_').next())
+        .map(|id| format!("token:{}", id.chars().take(40).collect::<String>()));
+    let now = s.clock.now_ms();
+    let refused = {
+        let mut g = s.guard();
+        let r = g
+            .admit(&format!("addr:{addr}"), now)
+            .and_then(|()| token.as_ref().map_or(Ok(()), |t| g.admit(t, now)));
+        r.err()
+            .map(|wait| (wait, g.observe(&addr, &path, 429, now)))
+    };
+    if let Some((wait, alerts)) = refused {
+        s.raise(alerts);
+        let secs = (wait.ms + 999) / 1000;
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs.to_string())],
+            axum::Json(json!({"error": format!("too many requests: retry in {secs} s")})),
+        )
+            .into_response();
+    }
+    req.extensions_mut().insert(ClientAddr(addr.clone()));
+    let resp = next.run(req).await;
+    let alerts = s
+        .guard()
+        .observe(&addr, &path, resp.status().as_u16(), s.clock.now_ms());
+    s.raise(alerts);
+    resp
 }
 
 /// The OpenAPI 3.1 document of [`ROUTES`].
@@ -199,8 +369,8 @@ fn caller(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
                 "send Authorization: Bearer <token>".into(),
             )
         })?;
-    let store = Store::read(&state.data).map_err(ApiError::internal)?;
-    store
+    state
+        .store()?
         .authenticate(presented.trim(), state.clock.now_ms())
         .cloned()
         .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, e.to_string()))
@@ -221,16 +391,32 @@ fn require(user: &User, p: Permission) -> Result<(), ApiError> {
 
 async fn login(
     State(s): State<Shared>,
+    axum::Extension(ClientAddr(addr)): axum::Extension<ClientAddr>,
     body: axum::body::Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))?;
     let (Some(name), Some(password)) = (v["user"].as_str(), v["password"].as_str()) else {
         return Err(ApiError::bad("give {\"user\": …, \"password\": …}"));
     };
     let now = s.clock.now_ms();
+    let locked = {
+        let g = s.guard();
+        g.locked(&format!("user:{name}"), now)
+            .or(g.locked(&format!("addr:{addr}"), now))
+    };
+    if let Some(wait) = locked {
+        let secs = (wait.ms + 999) / 1000;
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs.to_string())],
+            axum::Json(json!({"error": format!("too many failed logins: try again in {secs} s")})),
+        )
+            .into_response());
+    }
     let data = s.data.clone();
     let (name, password) = (name.to_string(), password.to_string());
+    let who = name.clone();
     // Argon2 takes tens of milliseconds: off the async workers.
     let issued = tokio::task::spawn_blocking(move || {
         let mut users = gridmark_security::Users::open(&data).map_err(ApiError::internal)?;
@@ -248,8 +434,34 @@ async fn login(
         Ok::<_, ApiError>(json!({"token": secret, "expires_at": gridmark_core::civil::format_utc(t.expires_at_ms)}))
     })
     .await
-    .map_err(ApiError::internal)??;
-    Ok(axum::Json(issued))
+    .map_err(ApiError::internal)?;
+    match issued {
+        Ok(v) => {
+            s.guard().login_succeeded(&who);
+            Ok(axum::Json(v).into_response())
+        }
+        Err(e) => {
+            if e.0 == StatusCode::UNAUTHORIZED {
+                let alert = s.guard().login_failed(&who, &addr, s.clock.now_ms());
+                s.raise(alert.into_iter().collect());
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn security_alerts(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Value>, ApiError> {
+    let u = caller(&s, &headers)?;
+    require(&u, Permission::ReadAudit)?;
+    let data = s.data.clone();
+    let list = tokio::task::spawn_blocking(move || AlertFile::read(&data))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(json!(list)))
 }
 
 async fn me(State(s): State<Shared>, headers: HeaderMap) -> Result<axum::Json<Value>, ApiError> {
@@ -407,10 +619,12 @@ async fn table_rows(
         return Err(ApiError::bad(format!("limit={limit}: 1…{MAX_LIMIT}")));
     }
     let format = q.get("format").map(String::as_str).unwrap_or("json");
-    if format != "json" && format != "csv" {
-        return Err(ApiError::bad(format!("format={format}: json or csv")));
+    if !matches!(format, "json" | "csv" | "parquet") {
+        return Err(ApiError::bad(format!(
+            "format={format}: json, csv or parquet"
+        )));
     }
-    if format == "csv" {
+    if format != "json" {
         require(&u, Permission::Export)?;
     }
     let mut conds = Vec::new();
@@ -463,21 +677,64 @@ async fn table_rows(
         .collect()
         .await
         .map_err(ApiError::internal)?;
+    let masked = !u.may(Permission::ReadPersonal);
+    let batches: Vec<RecordBatch> = if masked {
+        batches
+            .iter()
+            .map(|b| mask_batch(b, table.personal))
+            .collect::<Result<_, _>>()?
+    } else {
+        batches
+    };
+    let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if !masked && !table.personal.is_empty() && n > 0 {
+        let alert = s
+            .guard()
+            .personal_rows(&u.name, table.name, n as u64, s.clock.now_ms());
+        s.raise(alert.into_iter().collect());
+    }
+    let export = |bytes: usize| {
+        let _ = gridmark_ledger::Ledger::open(&s.data).and_then(|l| {
+            l.append(
+                &gridmark_core::SystemClock,
+                &u.name,
+                "export",
+                table.name,
+                json!({"rows": n, "offset": offset, "masked": masked, "via": "api", "format": format, "bytes": bytes}),
+            )
+        });
+    };
+    if format == "parquet" {
+        let mut buf = Vec::new();
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => gridmark_lake::arrow_schema(table),
+        };
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None)
+            .map_err(ApiError::internal)?;
+        for b in &batches {
+            w.write(b).map_err(ApiError::internal)?;
+        }
+        w.close().map_err(ApiError::internal)?;
+        export(buf.len());
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.apache.parquet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.parquet\"", table.name),
+                ),
+            ],
+            buf,
+        )
+            .into_response());
+    }
     let mut rows = Vec::new();
     for b in &batches {
         rows.extend(gridmark_sql::batch_to_json_rows(b).map_err(ApiError::internal)?);
-    }
-    let masked = !u.may(Permission::ReadPersonal);
-    if masked {
-        for r in &mut rows {
-            for f in table.personal {
-                if let Some(Value::String(v)) = r.get_mut(*f)
-                    && !v.is_empty()
-                {
-                    *v = gridmark_security::mask(f, v);
-                }
-            }
-        }
     }
     if format == "csv" {
         let cols: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
@@ -495,15 +752,7 @@ async fn table_rows(
             out.push_str(&line.join(","));
             out.push('\n');
         }
-        let _ = gridmark_ledger::Ledger::open(&s.data).and_then(|l| {
-            l.append(
-                &gridmark_core::SystemClock,
-                &u.name,
-                "export",
-                table.name,
-                json!({"rows": rows.len(), "offset": offset, "masked": masked, "via": "api"}),
-            )
-        });
+        export(out.len());
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response());
     }
     Ok(axum::Json(json!({
@@ -618,6 +867,34 @@ async fn audit_verify(
     ))
 }
 
+/// The batch with its personal columns masked, for roles that may not see them.
+fn mask_batch(b: &RecordBatch, personal: &[&str]) -> Result<RecordBatch, ApiError> {
+    use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+    use datafusion::arrow::datatypes::DataType;
+    let schema = b.schema();
+    let mut cols: Vec<ArrayRef> = b.columns().to_vec();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if !personal.contains(&f.name().as_str()) || f.data_type() != &DataType::Utf8 {
+            continue;
+        }
+        let a = b.column(i).as_string::<i32>();
+        let masked: StringArray = (0..a.len())
+            .map(|r| {
+                (!a.is_null(r)).then(|| {
+                    let v = a.value(r);
+                    if v.is_empty() {
+                        String::new()
+                    } else {
+                        gridmark_security::mask(f.name(), v)
+                    }
+                })
+            })
+            .collect();
+        cols[i] = std::sync::Arc::new(masked);
+    }
+    RecordBatch::try_new(schema, cols).map_err(ApiError::internal)
+}
+
 /// Serves until the process is stopped; `on_listen` gets the bound address (port 0 picks one).
 pub async fn serve(
     state: AppState,
@@ -626,7 +903,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_listen(listener.local_addr()?);
-    axum::serve(listener, router(state)).await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }
 
 #[cfg(test)]

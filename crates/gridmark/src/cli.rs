@@ -100,6 +100,19 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one and prints it).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
+    /// Sustained requests a second per token (per address: four times this); 0 turns rate
+    /// limiting off, e.g. behind a gateway that limits already.
+    #[arg(long, default_value_t = 50.0)]
+    pub rate_limit: f64,
+    /// Failed logins (per user, and per address) before a 15-minute lockout.
+    #[arg(long, default_value_t = 5)]
+    pub lockout_after: u32,
+    /// Requests from one address within 10 s that raise a flood alert.
+    #[arg(long, default_value_t = 3000)]
+    pub flood_requests: usize,
+    /// Unmasked personal rows one user may receive within an hour before an alert.
+    #[arg(long, default_value_t = 5000)]
+    pub personal_rows: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -1204,6 +1217,12 @@ pub struct DemoArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Then add a user for each role (the password is printed: a demo, not a deployment) and
+    /// start the API and the dashboard.
+    #[arg(long)]
+    pub serve: bool,
+    #[command(flatten)]
+    pub server: ServeArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

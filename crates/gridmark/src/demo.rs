@@ -9,6 +9,7 @@ use gridmark_core::catalog::TableKind;
 use gridmark_core::{Column, FixedClock};
 use gridmark_ingest::{IngestError, SeriesLoader};
 use gridmark_lake::Lake;
+use gridmark_security::Role;
 use gridmark_testkit::{DemoConfig, MeterSeries};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -178,7 +179,8 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
             "summary": util.summary.iter().map(|(k, v)| serde_json::json!({"what": k, "detail": v})).collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        return Ok(());
+        drop(out);
+        return serve_demo(&dir, args);
     }
     writeln!(
         out,
@@ -211,5 +213,53 @@ pub fn run(data: Option<&Path>, args: DemoArgs) -> Result<(), CliError> {
         "done in {secs:.1} s. Try: gridmark --data {} tables",
         dir.display()
     )?;
-    Ok(())
+    drop(out);
+    serve_demo(&dir, args)
+}
+
+/// The demo's users: one per role, the inspector limited to one region.
+pub const DEMO_USERS: &[(&str, Role, &[&str])] = &[
+    ("admin", Role::Admin, &[]),
+    ("analyst", Role::MarketingAnalyst, &[]),
+    ("inspector", Role::MeteringInspector, &["xihu"]),
+    ("agent", Role::ServiceAgent, &[]),
+    ("auditor", Role::Auditor, &[]),
+];
+
+/// Printed on the terminal, never used outside the demo.
+pub const DEMO_PASSWORD: &str = "gridmark-demo";
+
+fn serve_demo(dir: &Path, args: DemoArgs) -> Result<(), CliError> {
+    if !args.serve {
+        return Ok(());
+    }
+    let mut users = gridmark_security::Users::open(dir)?;
+    let now =
+        gridmark_core::civil::format_utc(gridmark_core::Clock::now_ms(&gridmark_core::SystemClock));
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "demo users (password {DEMO_PASSWORD:?} for each):")?;
+    for (name, role, scope) in DEMO_USERS {
+        let scope: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
+        if users.get(name).is_ok() {
+            users.set_password(name, DEMO_PASSWORD)?;
+            users.set_role(name, *role, Some(scope.clone()))?;
+        } else {
+            users.add(name, *role, scope.clone(), DEMO_PASSWORD, &now)?;
+            crate::audit::record(
+                dir,
+                "user_added",
+                name,
+                serde_json::json!({"role": role.name(), "scope": scope, "via": "demo"}),
+            )?;
+        }
+        let within = if scope.is_empty() {
+            "everywhere".to_string()
+        } else {
+            scope.join(", ")
+        };
+        writeln!(out, "  {name:<10} {:<20} {within}", role.name())?;
+    }
+    drop(users);
+    drop(out);
+    crate::serve(dir, args.server)
 }

@@ -106,18 +106,30 @@ fn compact(data: &std::path::Path, args: cli::CompactArgs) -> Result<(), CliErro
     Ok(())
 }
 
-fn serve(data: &std::path::Path, args: cli::ServeArgs) -> Result<(), CliError> {
+pub(crate) fn serve(data: &std::path::Path, args: cli::ServeArgs) -> Result<(), CliError> {
     gridmark_lake::Lake::open(data)?;
-    let state = gridmark_server::AppState {
-        data: data.to_path_buf(),
-        clock: std::sync::Arc::new(gridmark_core::SystemClock),
+    let defaults = gridmark_security::guard::GuardConfig::default();
+    let guard = gridmark_security::guard::GuardConfig {
+        rate_per_sec: args.rate_limit,
+        burst: args.rate_limit * 4.0,
+        addr_rate_per_sec: args.rate_limit * 4.0,
+        addr_burst: args.rate_limit * 16.0,
+        lockout_after: args.lockout_after,
+        flood_requests: args.flood_requests,
+        personal_rows: args.personal_rows,
+        ..defaults
     };
+    let state = gridmark_server::AppState::new(
+        data.to_path_buf(),
+        std::sync::Arc::new(gridmark_core::SystemClock),
+        guard,
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(gridmark_server::serve(state, &args.addr, |addr| {
         eprintln!(
-            "gridmark API listening on http://{addr} (GET /api/openapi.json); stop with Ctrl-C"
+            "gridmark listening on http://{addr} — dashboard at /, API described at /api/openapi.json; stop with Ctrl-C"
         );
     }))
     .map_err(|e| usage(format!("serve on {}: {e}", args.addr)))?;

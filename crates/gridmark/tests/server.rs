@@ -3,101 +3,8 @@
 //! document whose every route answers.
 
 mod common;
+use common::http::{Answer, add_user, call, get_json, request, start, start_with};
 use common::{demo, ok};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(lake: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridmark"))
-        .args(["--data", lake, "serve", "--addr", "127.0.0.1:0"])
-        .env_remove("GRIDMARK_DATA")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    Server(child, addr)
-}
-
-/// (status, content type, body) of one HTTP/1.1 request.
-fn call(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &[u8],
-) -> (u16, String, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let ctype = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-type:")
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_default();
-    (status, ctype, body.to_string())
-}
-
-fn get_json(addr: &str, path: &str, token: &str) -> serde_json::Value {
-    let (status, _, body) = call(addr, "GET", path, Some(token), b"");
-    assert_eq!(status, 200, "{path}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
-
-fn add_user(lake: &str, name: &str, role: &str, scope: &str) -> String {
-    let mut args = vec!["--data", lake, "users", "add", name, "--role", role];
-    if !scope.is_empty() {
-        args.extend(["--scope", scope]);
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_gridmark"))
-        .args(&args)
-        .env_remove("GRIDMARK_DATA")
-        .env("GRIDMARK_PASSWORD", "Xihu-meters-2025")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ok(&["--data", lake, "users", "tokens", "issue", name])
-        .trim()
-        .to_string()
-}
 
 #[test]
 fn roles_scopes_and_masking_through_the_api() {
@@ -226,7 +133,11 @@ fn roles_scopes_and_masking_through_the_api() {
         ("/api/tables/customers?colour=red", 400, "no such column"),
         ("/api/tables/customers?limit=abc", 400, "whole number"),
         ("/api/tables/customers?limit=0", 400, "limit=0"),
-        ("/api/tables/customers?format=xml", 400, "json or csv"),
+        (
+            "/api/tables/customers?format=xml",
+            400,
+            "json, csv or parquet",
+        ),
         ("/api/tables/passwords", 404, "no table"),
         ("/api/nothing", 404, "no such endpoint"),
     ] {
@@ -256,5 +167,329 @@ fn roles_scopes_and_masking_through_the_api() {
         log.contains(" login ") && log.contains("export") && log.contains("bills"),
         "{log}"
     );
+    ok(&["--data", l, "audit", "verify"]);
+}
+
+#[test]
+fn brute_force_scans_floods_rate_limits_and_bulk_exports_raise_security_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    demo(l, 60, 20, 4);
+    let admin = add_user(l, "admin.zhao", "admin", "");
+    let auditor = add_user(l, "audit.qian", "auditor", "");
+    add_user(l, "li.wei", "metering_inspector", "");
+    let srv = start_with(l, &["--lockout-after", "3", "--personal-rows", "40"]);
+    let a = srv.1.as_str();
+
+    // Three wrong passwords lock the account; the right one is then refused too, with a wait.
+    let bad = serde_json::json!({"user": "li.wei", "password": "guess-guess-1"}).to_string();
+    for _ in 0..3 {
+        assert_eq!(call(a, "POST", "/api/login", None, bad.as_bytes()).0, 401);
+    }
+    let good = serde_json::json!({"user": "li.wei", "password": "Xihu-meters-2025"}).to_string();
+    let locked = request(a, "POST", "/api/login", None, &[], good.as_bytes());
+    assert_eq!(locked.status, 429, "{}", locked.text());
+    assert!(locked.text().contains("too many failed logins"));
+    assert!(
+        locked
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 800
+    );
+
+    // A scanner probing paths that do not exist or that it may not see.
+    for p in [
+        "/admin",
+        "/.env",
+        "/.git/config",
+        "/wp-login.php",
+        "/phpmyadmin",
+        "/api/v1/users",
+        "/api/debug",
+        "/api/tables/users",
+        "/server-status",
+        "/api/config",
+        "/backup.sql",
+        "/api/admin",
+        "/console",
+        "/actuator/env",
+        "/api/keys",
+        "/etc/passwd",
+        "/api/token",
+        "/api/export",
+        "/api/dump",
+        "/api/secrets",
+        "/api/../../etc/shadow",
+    ] {
+        let status = call(a, "GET", p, None, b"").0;
+        assert!(matches!(status, 401 | 404), "{p}: {status}");
+    }
+    // An admin pulling the customer archive in clear, page after page.
+    for offset in [0, 50] {
+        let r = get_json(
+            a,
+            &format!("/api/tables/customers?limit=50&offset={offset}"),
+            &admin,
+        );
+        assert_eq!(r["masked"], false);
+    }
+    // Alerts are written off the request path: give them a moment.
+    let mut kinds = std::collections::BTreeSet::new();
+    for _ in 0..50 {
+        let alerts = get_json(a, "/api/security/alerts", &auditor);
+        kinds = alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["kind"].as_str().unwrap().to_string())
+            .collect();
+        if kinds.len() == 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["brute_force", "bulk_personal_export", "scan"]
+    );
+    let alerts = get_json(a, "/api/security/alerts", &auditor);
+    let scan = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "scan")
+        .unwrap();
+    assert_eq!(scan["subject"], "127.0.0.1");
+    assert!(scan["evidence"]["paths"].as_array().unwrap().len() >= 20);
+    // Analysts may not see security alerts.
+    let analyst = add_user(l, "wang.fang", "marketing_analyst", "");
+    assert_eq!(
+        call(a, "GET", "/api/security/alerts", Some(&analyst), b"").0,
+        403
+    );
+    drop(srv);
+    let log = ok(&["--data", l, "audit", "log", "--last", "100"]);
+    assert!(log.matches("security_alert").count() >= 3, "{log}");
+
+    // A tight rate limit: a burst beyond it gets 429 with Retry-After; a flood is raised.
+    let srv = start_with(l, &["--rate-limit", "5", "--flood-requests", "60"]);
+    let a = srv.1.as_str();
+    let answers: Vec<Answer> = (0..80)
+        .map(|_| request(a, "GET", "/api/me", Some(&admin), &[], b""))
+        .collect();
+    let limited: Vec<&Answer> = answers.iter().filter(|x| x.status == 429).collect();
+    assert!(limited.len() >= 50, "{} of 80 refused", limited.len());
+    assert!(
+        answers[..20].iter().all(|x| x.status == 200),
+        "the burst of 20 passes"
+    );
+    assert!(limited[0].header("retry-after").is_some());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        call(a, "GET", "/api/me", Some(&admin), b"").0,
+        200,
+        "refilled"
+    );
+    let mut flood = false;
+    for _ in 0..50 {
+        let sec = std::fs::read_to_string(lake.join("_security/alerts.jsonl")).unwrap();
+        flood = sec.contains("\"flood\"");
+        if flood {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(flood, "{}", srv.2.lock().unwrap());
+}
+
+#[test]
+fn ingest_takes_csv_json_and_arrow_and_downloads_come_as_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    demo(l, 30, 10, 5);
+    let admin = add_user(l, "admin.zhao", "admin", "");
+    let analyst = add_user(l, "wang.fang", "marketing_analyst", "");
+    let srv = start(l);
+    let a = srv.1.as_str();
+    let holidays = |addr: &str| {
+        get_json(addr, "/api/tables/holidays?limit=1000", &admin)["rows"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let before = holidays(a);
+    let csv_head = [("Content-Type", "text/csv")];
+
+    // Only a role that may write can ingest.
+    let denied = request(
+        a,
+        "POST",
+        "/api/ingest/holidays",
+        Some(&analyst),
+        &csv_head,
+        b"day,name,kind\n2031-01-01,x,holiday\n",
+    );
+    assert_eq!(denied.status, 403, "{}", denied.text());
+
+    // CSV, with a bad row named by its line and field; the rest is committed.
+    let csv = "day,name,kind\n2031-01-01,New Year,holiday\n2031-13-40,Nonsense,holiday\n2031-05-01,Labour Day,holiday\n";
+    let refused = request(
+        a,
+        "POST",
+        "/api/ingest/holidays",
+        Some(&admin),
+        &csv_head,
+        csv.as_bytes(),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(
+        refused
+            .text()
+            .contains("body:3: field `day`: `2031-13-40` is not a date")
+            && !refused.text().contains("_incoming"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(holidays(a), before);
+    let r = request(
+        a,
+        "POST",
+        "/api/ingest/holidays?max_reject_ratio=0.5",
+        Some(&admin),
+        &csv_head,
+        csv.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(report["committed"], true, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("2031-13-40") || text.contains("line 3"),
+        "{text}"
+    );
+    assert_eq!(holidays(a), before + 2);
+
+    // JSON: an array of objects; dry_run commits nothing.
+    let rows =
+        serde_json::json!([{"day": "2031-10-01", "name": "National Day", "kind": "holiday"}]);
+    let dry = request(
+        a,
+        "POST",
+        "/api/ingest/holidays?dry_run=true",
+        Some(&admin),
+        &[],
+        rows.to_string().as_bytes(),
+    );
+    assert_eq!(dry.status, 200, "{}", dry.text());
+    assert_eq!(holidays(a), before + 2);
+    let wet = request(
+        a,
+        "POST",
+        "/api/ingest/holidays",
+        Some(&admin),
+        &[],
+        rows.to_string().as_bytes(),
+    );
+    assert_eq!(wet.status, 200, "{}", wet.text());
+    assert_eq!(holidays(a), before + 3);
+
+    // Arrow IPC: the importer's own Parquet download, turned into an Arrow stream.
+    use datafusion::arrow::array::{RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("day", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            std::sync::Arc::new(StringArray::from(vec!["2032-01-01", "2032-05-01"])),
+            std::sync::Arc::new(StringArray::from(vec!["New Year", "Labour Day"])),
+            std::sync::Arc::new(StringArray::from(vec!["holiday", "holiday"])),
+        ],
+    )
+    .unwrap();
+    let mut ipc = Vec::new();
+    {
+        let mut w =
+            datafusion::arrow::ipc::writer::StreamWriter::try_new(&mut ipc, &schema).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+    }
+    let arrow_head = [("Content-Type", "application/vnd.apache.arrow.stream")];
+    let r = request(
+        a,
+        "POST",
+        "/api/ingest/holidays",
+        Some(&admin),
+        &arrow_head,
+        &ipc,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(holidays(a), before + 5);
+
+    // Malformed bodies get clean 4xx answers and leave nothing behind.
+    for (head, body, want) in [
+        (&arrow_head[..], &ipc[..ipc.len() / 2], 400),
+        (&[][..], &b"[{\"day\": 1}, 7]"[..], 400),
+        (
+            &[("Content-Type", "application/xml")][..],
+            &b"<rows/>"[..],
+            415,
+        ),
+        (&csv_head[..], &b""[..], 400),
+        (&csv_head[..], &b"colour,size\nred,big\n"[..], 422),
+    ] {
+        let r = request(a, "POST", "/api/ingest/holidays", Some(&admin), head, body);
+        assert_eq!(r.status, want, "{}", r.text());
+        assert!(r.text().contains("error"), "{}", r.text());
+    }
+    assert_eq!(holidays(a), before + 5);
+    assert_eq!(
+        std::fs::read_dir(lake.join("_incoming")).unwrap().count(),
+        0,
+        "uploads are removed"
+    );
+
+    // Parquet download, masked for the analyst, readable by any Parquet reader.
+    let p = request(
+        a,
+        "GET",
+        "/api/tables/customers?format=parquet&limit=1000",
+        Some(&analyst),
+        &[],
+        b"",
+    );
+    assert_eq!(p.status, 200, "{}", p.text());
+    assert_eq!(&p.body[..4], b"PAR1");
+    let downloaded = dir.path().join("customers.parquet");
+    std::fs::write(&downloaded, &p.body).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&downloaded).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut n = 0;
+    for b in reader {
+        let b = b.unwrap();
+        n += b.num_rows();
+        let phones = b
+            .column(b.schema().index_of("phone").unwrap())
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert!(phones.iter().flatten().all(|v| v.contains("****")));
+    }
+    assert_eq!(n, 30);
+    drop(srv);
+    let log = ok(&["--data", l, "audit", "log", "--last", "30"]);
+    assert!(log.matches(" import ").count() >= 3, "{log}");
     ok(&["--data", l, "audit", "verify"]);
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the black-box tests: run the built binary and check how it ended.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod http;
+
 use std::process::{Command, Output};
 
 /// Runs `gridmark` with `args`, ignoring any GRIDMARK_DATA of the caller's environment.
