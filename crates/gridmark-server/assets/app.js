@@ -148,7 +148,11 @@ function lineChart(series, opts) {
   if (!allX.length || !ys.length) return el("p", { class: "muted" }, t("no_data"));
   let lo = Math.min(0, ...ys), hi = Math.max(...ys);
   if (hi === lo) hi = lo + 1;
-  const X = (x) => L + (allX.indexOf(x) / Math.max(1, allX.length - 1)) * (W - L - R);
+  // Bars sit in bands; lines run edge to edge.
+  const banded = series.some((s) => s.bars);
+  const X = banded
+    ? (x) => L + ((allX.indexOf(x) + 0.5) / allX.length) * (W - L - R)
+    : (x) => L + (allX.indexOf(x) / Math.max(1, allX.length - 1)) * (W - L - R);
   const Y = (v) => Tp + (1 - (v - lo) / (hi - lo)) * (H - Tp - B);
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
@@ -180,14 +184,14 @@ function lineChart(series, opts) {
     }
     const pts = s.points.filter((p) => typeof p[1] === "number");
     if (s.bars) {
-      const bw = Math.max(2, ((W - L - R) / Math.max(1, allX.length)) * 0.7);
+      const bw = Math.min(60, Math.max(2, ((W - L - R) / Math.max(1, allX.length)) * 0.7));
       pts.forEach((p) => add("rect", { x: X(p[0]) - bw / 2, y: Y(p[1]), width: bw, height: Math.max(0, Y(lo) - Y(p[1])), fill: s.color }));
     } else {
       add("path", { d: pts.map((p, i) => `${i ? "L" : "M"}${X(p[0])},${Y(p[1])}`).join(""), fill: "none", stroke: s.color, "stroke-width": 2 });
     }
   }
   const legend = el("div", { class: "legend" },
-    series.map((s) => el("span", {}, el("i", { style: `background:${s.color}` }), s.name)));
+    series.filter((s) => s.points.length).map((s) => el("span", {}, el("i", { style: `background:${s.color}` }), s.name)));
   return el("div", {}, svg, legend);
 }
 
@@ -222,11 +226,11 @@ const VIEWS = {
     const k = [];
     if (o.customers !== undefined) k.push(kpi(t("customers"), fmt(o.customers), "customers"));
     const s = last(o.sales_by_month);
-    if (s) { k.push(kpi(t("sales"), fmt(s.kwh), "sales")); k.push(kpi(t("revenue"), fmt(s.amount_yuan), "revenue")); }
+    if (s) { k.push(kpi(`${t("sales")} · ${s.period}`, fmt(s.kwh), "sales")); k.push(kpi(`${t("revenue")} · ${s.period}`, fmt(s.amount_yuan), "revenue")); }
     const d = last(o.load_by_day);
-    if (d) k.push(kpi(t("load"), fmt(d.kwh), "load"));
+    if (d) k.push(kpi(`${t("load")} · ${d.day}`, fmt(d.kwh), "load"));
     const l = last(o.line_loss_by_period);
-    if (l) k.push(kpi(t("loss_rate"), pct(l.loss_rate), "loss_rate"));
+    if (l) k.push(kpi(`${t("loss_rate")} · ${l.period}`, pct(l.loss_rate), "loss_rate"));
     if (o.abnormal_areas !== undefined) k.push(kpi(t("abnormal_areas"), fmt(o.abnormal_areas), "abnormal_areas"));
     if (o.alerts) k.push(kpi(t("open_alerts"), fmt((o.alerts.open || 0) + (o.alerts.escalated || 0)), "open_alerts"));
     const out = [el("div", { class: "kpis" }, k)];

@@ -411,3 +411,31 @@ fn overview_of(lake: &Lake, u: &User) -> Result<Value, ApiError> {
     }
     Ok(v)
 }
+
+/// The subjects a scoped user may see alerts about: their regions and areas, and the meters
+/// and customers in them. None: everything.
+pub(crate) fn visible_subjects(
+    lake: &Lake,
+    user: &User,
+) -> Result<Option<HashSet<String>>, ApiError> {
+    let Some(mut seen) = visible_areas(lake, user)? else {
+        return Ok(None);
+    };
+    let snap = lake.snapshot().map_err(io)?;
+    let q = Query::open(lake).map_err(io)?;
+    for (table, key) in [("customers", "customer_id"), ("meters", "meter_id")] {
+        if snap.rows(table) == 0 {
+            continue;
+        }
+        let sql = format!("SELECT {key} FROM {table}{}", where_scope(table, user)?);
+        for b in q.collect(&sql).map_err(io)? {
+            seen.extend(
+                gridmark_jobs::query::strings(&b, key)
+                    .map_err(io)?
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+    }
+    Ok(Some(seen))
+}

@@ -771,9 +771,13 @@ async fn alerts(
     require(&u, Permission::ReadRisk)?;
     let data = s.data.clone();
     let list = tokio::task::spawn_blocking(move || {
+        let visible = gridmark_lake::Lake::open(&data)
+            .map_err(ApiError::internal)
+            .and_then(|lake| analyses::visible_subjects(&lake, &u))?;
         let log = gridmark_risk::alerts::AlertLog::open(&data).map_err(ApiError::internal)?;
         let rows: Vec<Value> = log
             .alerts()
+            .filter(|a| visible.as_ref().is_none_or(|v| v.contains(&a.subject)))
             .filter(|a| q.get("status").is_none_or(|st| a.status.name() == st))
             .filter(|a| q.get("rule").is_none_or(|r| &a.rule == r))
             .map(|a| json!({"id": a.id, "status": a.status.name(), "severity": a.severity, "rule": a.rule,
@@ -806,10 +810,24 @@ async fn ack(
     let data = s.data.clone();
     let clock = s.clock.clone();
     let result = tokio::task::spawn_blocking(move || {
+        let visible = gridmark_lake::Lake::open(&data)
+            .map_err(ApiError::internal)
+            .and_then(|lake| analyses::visible_subjects(&lake, &u))?;
         let mut log = gridmark_risk::alerts::AlertLog::open(&data).map_err(ApiError::internal)?;
+        if let Some(v) = &visible {
+            let a = log
+                .get(&id)
+                .map_err(|_| ApiError(StatusCode::NOT_FOUND, format!("no alert {id}")))?;
+            if !v.contains(&a.subject) {
+                // As if it did not exist: a scoped user learns nothing outside the scope.
+                return Err(ApiError(StatusCode::NOT_FOUND, format!("no alert {id}")));
+            }
+        }
         log.acknowledge(&id, &u.name, &note, clock.as_ref())
             .map_err(|e| match e {
-                gridmark_risk::RiskError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
+                gridmark_risk::RiskError::NotFound(_) => {
+                    ApiError(StatusCode::NOT_FOUND, format!("no alert {id}"))
+                }
                 gridmark_risk::RiskError::Invalid(m) => ApiError(StatusCode::CONFLICT, m),
                 e => ApiError::internal(e),
             })?;
