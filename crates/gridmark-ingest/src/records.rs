@@ -404,7 +404,8 @@ pub(crate) fn store(
 ) -> Result<(u64, u64, u64), IngestError> {
     let table = rows.table;
     let schema = arrow_schema(table);
-    let batch = rows_to_batch(rows)?;
+    // Sealed first: stored rows are sealed, and sealing is deterministic.
+    let batch = writer.seal(table, rows_to_batch(rows)?)?;
     let key_cols: Vec<usize> = table
         .key
         .iter()

@@ -129,4 +129,60 @@ impl Lake {
         }
         Ok(report)
     }
+
+    /// Rewrites every file of `table` with its personal fields sealed under the table's active
+    /// data key, opening values sealed with older keys first: after `gridmark keys init` on a
+    /// lake that holds data, or after new data keys. Returns (files rewritten, rows, version).
+    pub fn reseal(
+        &self,
+        clock: Arc<dyn Clock>,
+        table: &str,
+        ring: Arc<crate::keyring::Keyring>,
+    ) -> Result<(usize, u64, u64), LakeError> {
+        let def = catalog::table(table)?;
+        let writer_clock = clock.clone();
+        let mut writer = self.writer_with_keys(clock, Some(ring.clone()))?;
+        let schema = arrow_schema(def);
+        let Some(state) = writer.base().table(table).cloned() else {
+            return Ok((0, 0, writer.base().version));
+        };
+        let mut rows = 0;
+        for f in &state.files {
+            let plain = ring.open_batch(def.personal, &read_file(self, f, &schema)?)?;
+            let mut sink = writer.sink(def, f.partition.as_deref())?;
+            sink.write(&plain)?;
+            rows += plain.num_rows() as u64;
+            let mut entry = sink.finish()?;
+            entry.sorted_by = f.sorted_by.clone();
+            writer.remove_file(table, &f.path);
+            writer.add_file(table, entry);
+        }
+        let version = writer.commit(&format!("reseal {table}"))?.version;
+        // The files the reseal replaced hold the values in clear (or under retired keys):
+        // delete them now rather than after the snapshots kept for readers expire. Readers
+        // pinned to a snapshot older than the reseal lose this table. Under the writer lock,
+        // so no other writer's staged file is touched.
+        let purge = self.writer(writer_clock)?;
+        let live: std::collections::HashSet<std::path::PathBuf> =
+            purge.base().live_paths().map(|p| self.abs(p)).collect();
+        let mut stack = vec![self.root().join("tables").join(table)];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if !live.contains(&path) {
+                    std::fs::remove_file(&path).map_err(|source| LakeError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+            }
+        }
+        drop(purge);
+        Ok((state.files.len(), rows, version))
+    }
 }

@@ -29,6 +29,9 @@ pub enum LakeError {
     },
     #[error("arrow: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// Keys and sealed values: a missing or wrong master key, a damaged or altered value.
+    #[error("encryption: {0}")]
+    Crypto(String),
     #[error(transparent)]
     Core(#[from] gridmark_core::CoreError),
 }

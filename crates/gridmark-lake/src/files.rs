@@ -61,6 +61,12 @@ pub struct ParquetSink {
     max_ts: Option<i64>,
     min_key: Option<String>,
     max_key: Option<String>,
+    /// The keyring, table and personal columns to seal, when the lake encrypts them.
+    pub(crate) seal_with: Option<(
+        std::sync::Arc<crate::keyring::Keyring>,
+        &'static str,
+        &'static [&'static str],
+    )>,
 }
 
 impl ParquetSink {
@@ -97,6 +103,7 @@ impl ParquetSink {
             max_ts: None,
             min_key: None,
             max_key: None,
+            seal_with: None,
         })
     }
 
@@ -112,6 +119,14 @@ impl ParquetSink {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let sealed;
+        let batch = match &self.seal_with {
+            Some((ring, table, personal)) => {
+                sealed = ring.seal_batch(table, personal, batch)?;
+                &sealed
+            }
+            None => batch,
+        };
         if let Some(i) = self.ts_col
             && let Some(ts) = batch
                 .column(i)

@@ -2,8 +2,10 @@
 
 use crate::error::IoContext;
 use crate::files::ParquetSink;
+use crate::keyring::{Keyring, MasterKey};
 use crate::schema::arrow_schema;
 use crate::{FileEntry, LakeError, Snapshot};
+use datafusion::arrow::record_batch::RecordBatch;
 use gridmark_core::Clock;
 use gridmark_core::catalog::{Partitioning, TableDef};
 use serde::{Deserialize, Serialize};
@@ -33,7 +35,10 @@ pub struct Lake {
     settings: Settings,
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).at(dir)?;
+    }
     let tmp = path.with_extension("json.tmp");
     let mut f = OpenOptions::new()
         .write(true)
@@ -161,6 +166,16 @@ impl Lake {
     /// Takes the writer lock. Only one writer works on a lake at a time; a second one gets a
     /// clear error instead of waiting silently.
     pub fn writer(&self, clock: Arc<dyn Clock>) -> Result<Writer<'_>, LakeError> {
+        self.writer_with_keys(clock, None)
+    }
+
+    /// A writer that seals personal fields with `keyring` rather than the one the master key
+    /// in the environment opens.
+    pub fn writer_with_keys(
+        &self,
+        clock: Arc<dyn Clock>,
+        keyring: Option<Arc<Keyring>>,
+    ) -> Result<Writer<'_>, LakeError> {
         let lock_path = self.root.join("_lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -182,8 +197,19 @@ impl Lake {
             Err(fs::TryLockError::Error(e)) => return Err(e).at(&lock_path),
         }
         let base = self.snapshot()?;
+        let keyring = if keyring.is_some() {
+            keyring
+        } else if Keyring::exists(&self.root) {
+            match MasterKey::from_env()? {
+                Some(m) => Some(Arc::new(Keyring::open(&self.root, &m)?)),
+                None => None,
+            }
+        } else {
+            None
+        };
         let writer = Writer {
             lake: self,
+            keyring,
             _lock: lock,
             next: base.clone(),
             base,
@@ -201,6 +227,8 @@ impl Lake {
 /// `commit`, it deletes what it wrote.
 pub struct Writer<'a> {
     lake: &'a Lake,
+    /// Opened when the lake encrypts personal fields and the master key was given.
+    keyring: Option<Arc<Keyring>>,
     _lock: File,
     base: Snapshot,
     next: Snapshot,
@@ -230,6 +258,30 @@ impl Writer<'_> {
         self.base.version + 1
     }
 
+    /// The keyring, when the lake encrypts personal fields and the master key was given.
+    pub fn keyring(&self) -> Option<Arc<Keyring>> {
+        self.keyring.clone()
+    }
+
+    /// `batch` as `table` stores it: personal fields sealed when the lake encrypts them. Sealing
+    /// is deterministic and idempotent, so compare new rows with stored ones after this.
+    pub fn seal(&self, table: &TableDef, batch: RecordBatch) -> Result<RecordBatch, LakeError> {
+        if table.personal.is_empty() || !Keyring::exists(&self.lake.root) {
+            return Ok(batch);
+        }
+        let ring = self.keyring.as_ref().ok_or_else(|| {
+            LakeError::Crypto(format!(
+                "{} encrypts personal fields and {} has them: give the master key in GRIDMARK_MASTER_KEY or GRIDMARK_MASTER_KEY_FILE",
+                self.lake.root.display(),
+                table.name
+            ))
+        })?;
+        if !ring.covers(table.name) {
+            return Ok(batch);
+        }
+        ring.seal_batch(table.name, table.personal, &batch)
+    }
+
     /// Opens a new Parquet file for `table` in `partition` (e.g. `month=2025-03`).
     pub fn sink(
         &mut self,
@@ -252,14 +304,24 @@ impl Writer<'_> {
                 .find(|c| c.name == "ts")
                 .map(|c| c.name),
         };
-        ParquetSink::create(
+        let mut sink = ParquetSink::create(
             abs,
             rel,
             partition.map(str::to_string),
             arrow_schema(table),
             ts_col,
             table.key.first().copied(),
-        )
+        )?;
+        if !table.personal.is_empty() && Keyring::exists(&self.lake.root) {
+            // Fails here, before any row is written, when the master key is missing.
+            self.seal(table, RecordBatch::new_empty(arrow_schema(table)))?;
+            sink.seal_with = self
+                .keyring
+                .clone()
+                .filter(|r| r.covers(table.name))
+                .map(|r| (r, table.name, table.personal));
+        }
+        Ok(sink)
     }
 
     /// Makes a finished file part of the next commit.

@@ -27,6 +27,7 @@
 mod compact;
 mod error;
 mod files;
+pub mod keyring;
 mod lake;
 mod schema;
 mod snapshot;

@@ -129,12 +129,15 @@ async function show(page) {
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.page === page));
   const main = $("#page");
   main.replaceChildren(el("p", { class: "muted" }, "…"));
+  // A slower page opened earlier must not replace the one asked for since.
+  let content;
   try {
-    const content = await VIEWS[page]();
-    if (current === page) main.replaceChildren(...[content].flat());
+    content = [await VIEWS[page]()].flat();
   } catch (e) {
-    main.replaceChildren(el("p", { class: "error", role: "alert" }, e.message));
+    content = [el("p", { class: "error", role: "alert" }, e.message)];
   }
+  if (current !== page) return;
+  main.replaceChildren(...content);
   main.dataset.shown = page;
 }
 

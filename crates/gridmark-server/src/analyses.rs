@@ -37,6 +37,16 @@ pub const ANALYSES: &[(&str, Permission, &str)] = &[
         "daily data quality: expected, read, estimated, edited and missing intervals",
     ),
     (
+        "lifecycle",
+        Permission::ReadMarketing,
+        "product life cycles: adoption curves fitted per product, stage and forecast",
+    ),
+    (
+        "influence",
+        Permission::ReadMarketing,
+        "customer influence in the relation graph, leaders per region and segment (top=N)",
+    ),
+    (
         "channels",
         Permission::ReadService,
         "service channels: volumes, trends, CSAT, NPS, mix",
@@ -213,6 +223,34 @@ pub(crate) async fn analysis(
                 .and_then(|t| scope_clause(t, &u))?;
             let key = format!("quality:{}", u.scope.join(","));
             (*cached(&s, key, move |lake| quality(lake, clause)).await?).clone()
+        }
+        "lifecycle" => {
+            unscoped_only(&u, "the product life cycle")?;
+            (*cached(&s, "lifecycle".into(), |lake| {
+                let q = Query::open(lake).map_err(io)?;
+                let r = gridmark_jobs::lifecycle::analyze(&q, 12).map_err(io)?;
+                serde_json::to_value(r).map_err(io)
+            })
+            .await?)
+                .clone()
+        }
+        "influence" => {
+            unscoped_only(&u, "the influence ranking")?;
+            let top: usize = match q.get("top") {
+                None => 10,
+                Some(t) => t
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| ApiError::bad(format!("top={t}: 1…1000")))?,
+            };
+            (*cached(&s, format!("influence:{top}"), move |lake| {
+                let q = Query::open(lake).map_err(io)?;
+                let r = gridmark_jobs::influence::analyze(&q, top, &mut |_| {}).map_err(io)?;
+                serde_json::to_value(r).map_err(io)
+            })
+            .await?)
+                .clone()
         }
         "channels" => {
             unscoped_only(&u, "the channel analysis")?;

@@ -7,6 +7,9 @@
 mod analyses;
 mod dashboard;
 mod ingest;
+mod tls;
+
+pub use tls::Peer;
 
 pub use analyses::ANALYSES;
 use axum::Router;
@@ -16,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use datafusion::arrow::record_batch::RecordBatch;
 use gridmark_core::Clock;
+use gridmark_lake::keyring::{Keyring, MasterKey};
 use gridmark_security::guard::{AlertFile, Guard, GuardConfig, SecurityAlert};
 use gridmark_security::{Permission, Store, User};
 use serde_json::{Value, json};
@@ -37,6 +41,9 @@ pub struct AppState {
     cache: Mutex<analyses::Cache>,
     /// users.json as last read, with the modification time and length it had.
     users: RwLock<Option<(std::time::SystemTime, u64, Arc<Store>)>>,
+    master: Option<MasterKey>,
+    /// The keyring as last opened, with the keyring file's modification time.
+    keyring: RwLock<Option<(std::time::SystemTime, Arc<Keyring>)>>,
 }
 
 impl AppState {
@@ -47,6 +54,42 @@ impl AppState {
             guard: Mutex::new(Guard::new(guard)),
             cache: Mutex::default(),
             users: RwLock::new(None),
+            master: None,
+            keyring: RwLock::new(None),
+        }
+    }
+
+    /// The master key that opens the lake's keyring, when the lake encrypts personal fields.
+    pub fn with_master_key(mut self, master: Option<MasterKey>) -> AppState {
+        self.master = master;
+        self
+    }
+
+    /// The keyring, re-opened when `gridmark keys rotate` replaced it; None when the lake does
+    /// not encrypt or no master key was given. A keyring the key no longer opens (the master
+    /// was rotated) keeps the keys already open, so the server serves on until restarted.
+    fn keyring(&self) -> Option<Arc<Keyring>> {
+        let master = self.master.as_ref()?;
+        let stamp = std::fs::metadata(Keyring::path(&self.data))
+            .and_then(|m| m.modified())
+            .ok()?;
+        if let Some((t, ring)) = self.keyring.read().expect("not poisoned").as_ref()
+            && *t == stamp
+        {
+            return Some(ring.clone());
+        }
+        match Keyring::open(&self.data, master) {
+            Ok(ring) => {
+                let ring = Arc::new(ring);
+                *self.keyring.write().expect("not poisoned") = Some((stamp, ring.clone()));
+                Some(ring)
+            }
+            Err(_) => self
+                .keyring
+                .read()
+                .expect("not poisoned")
+                .as_ref()
+                .map(|(_, r)| r.clone()),
         }
     }
 
@@ -210,7 +253,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/api/analyses/{name}",
-        summary: "an analysis (lineloss, suspects, quality, channels, satisfaction), scoped to the caller",
+        summary: "an analysis (lineloss, suspects, quality, lifecycle, influence, channels, satisfaction), scoped to the caller",
         permission: Some("by analysis"),
     },
     Route {
@@ -276,8 +319,8 @@ async fn watch(
 ) -> Response {
     let addr = req
         .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        .get::<axum::extract::ConnectInfo<Peer>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.0.ip().to_string());
     let mut path: String = req.uri().path().chars().take(200).collect();
     if path.len() < req.uri().path().len() {
         path.push('…');
@@ -640,6 +683,11 @@ async fn table_rows(
                 table.name
             )));
         }
+        if table.personal.contains(&k.as_str()) && Keyring::exists(&s.data) {
+            return Err(ApiError::bad(format!(
+                "{k}: personal fields are encrypted at rest in this lake and cannot be filtered on"
+            )));
+        }
         // Quoted as a literal: a value can never become SQL.
         conds.push(format!("CAST(\"{k}\" AS VARCHAR) = {}", literal(&q[k])));
     }
@@ -677,6 +725,22 @@ async fn table_rows(
         .collect()
         .await
         .map_err(ApiError::internal)?;
+    let batches: Vec<RecordBatch> = if !table.personal.is_empty() && Keyring::exists(&s.data) {
+        let ring = s.keyring();
+        batches
+            .iter()
+            .map(|b| match &ring {
+                Some(r) => r.open_batch(table.personal, b),
+                // Without the master key the server shows that a value exists, not what it is.
+                None => gridmark_lake::keyring::map_columns(b, table.personal, |_| {
+                    Ok("[encrypted]".to_string())
+                }),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?
+    } else {
+        batches
+    };
     let masked = !u.may(Permission::ReadPersonal);
     let batches: Vec<RecordBatch> = if masked {
         batches
@@ -913,19 +977,38 @@ fn mask_batch(b: &RecordBatch, personal: &[&str]) -> Result<RecordBatch, ApiErro
     RecordBatch::try_new(schema, cols).map_err(ApiError::internal)
 }
 
-/// Serves until the process is stopped; `on_listen` gets the bound address (port 0 picks one).
+/// Where to find the certificate chain and key for HTTPS.
+pub struct Tls<'a> {
+    pub cert: &'a std::path::Path,
+    pub key: &'a std::path::Path,
+}
+
+/// Serves until the process is stopped; `on_listen` gets the bound address (port 0 picks one)
+/// and whether it is HTTPS.
 pub async fn serve(
     state: AppState,
     addr: &str,
-    on_listen: impl FnOnce(std::net::SocketAddr),
+    tls: Option<Tls<'_>>,
+    on_listen: impl FnOnce(SocketAddr, bool),
 ) -> std::io::Result<()> {
+    // Read before binding: a bad certificate is reported before anything listens.
+    let config = tls
+        .map(|t| tls::config(t.cert, t.key))
+        .transpose()
+        .map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    on_listen(listener.local_addr()?);
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    let app = router(state).into_make_service_with_connect_info::<Peer>();
+    match config {
+        None => {
+            on_listen(listener.local_addr()?, false);
+            axum::serve(listener, app).await
+        }
+        Some(c) => {
+            let listener = tls::TlsListener::new(listener, c)?;
+            on_listen(axum::serve::Listener::local_addr(&listener)?, true);
+            axum::serve(listener, app).await
+        }
+    }
 }
 
 #[cfg(test)]

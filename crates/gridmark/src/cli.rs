@@ -91,6 +91,9 @@ pub enum Command {
     /// Users, roles and API tokens (passwords and tokens are stored only as hashes).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Encryption of personal fields at rest: master key, data keys, rotation.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// The HTTP API (tables, alerts, register, ledger) with tokens, roles, scopes and masking.
     Serve(ServeArgs),
 }
@@ -113,6 +116,47 @@ pub struct ServeArgs {
     /// Unmasked personal rows one user may receive within an hour before an alert.
     #[arg(long, default_value_t = 5000)]
     pub personal_rows: u64,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random master key (64 hex digits) to keep outside the lake, e.g.
+    /// `gridmark keys new-master > /etc/gridmark/master.key && chmod 400 …`.
+    NewMaster,
+    /// Start encrypting personal fields: a data key per table that has them, wrapped by the
+    /// master key (GRIDMARK_MASTER_KEY or GRIDMARK_MASTER_KEY_FILE); the rows already stored
+    /// are rewritten sealed.
+    Init {
+        /// aes-256-gcm, or sm4-gcm for deployments held to GM/T 0002.
+        #[arg(long, default_value = "aes-256-gcm")]
+        cipher: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The keyring: master key fingerprint, data keys, and whether the given key opens them.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrap every data key under a new master key (no data is rewritten; servers keep the
+    /// keys they have open), and with --data-keys start new data keys and reseal the rows.
+    Rotate {
+        /// File with the new master key; without it the master key stays the same.
+        #[arg(long, value_name = "FILE")]
+        new_master_file: Option<PathBuf>,
+        /// New data keys for every table (older keys stay to open older values until the
+        /// rows are resealed, which this does).
+        #[arg(long)]
+        data_keys: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

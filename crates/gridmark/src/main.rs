@@ -6,6 +6,7 @@ mod cli;
 mod demo;
 mod forecast;
 mod import;
+mod keys;
 mod market;
 mod metering;
 mod profile;
@@ -119,17 +120,36 @@ pub(crate) fn serve(data: &std::path::Path, args: cli::ServeArgs) -> Result<(), 
         personal_rows: args.personal_rows,
         ..defaults
     };
+    let master = gridmark_lake::keyring::MasterKey::from_env()?;
+    if gridmark_lake::keyring::Keyring::exists(data) {
+        match &master {
+            Some(m) => {
+                gridmark_lake::keyring::Keyring::open(data, m)?;
+            }
+            None => eprintln!(
+                "warning: this lake encrypts personal fields and no master key was given \
+                 (GRIDMARK_MASTER_KEY or GRIDMARK_MASTER_KEY_FILE): they will show as [encrypted]"
+            ),
+        }
+    }
     let state = gridmark_server::AppState::new(
         data.to_path_buf(),
         std::sync::Arc::new(gridmark_core::SystemClock),
         guard,
-    );
+    )
+    .with_master_key(master);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(gridmark_server::serve(state, &args.addr, |addr| {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(gridmark_server::Tls { cert, key }),
+        (None, None) => None,
+        _ => return Err(usage("give both --tls-cert and --tls-key, or neither")),
+    };
+    rt.block_on(gridmark_server::serve(state, &args.addr, tls, |addr, https| {
+        let scheme = if https { "https" } else { "http" };
         eprintln!(
-            "gridmark listening on http://{addr} — dashboard at /, API described at /api/openapi.json; stop with Ctrl-C"
+            "gridmark listening on {scheme}://{addr} — dashboard at /, API described at /api/openapi.json; stop with Ctrl-C"
         );
     }))
     .map_err(|e| usage(format!("serve on {}: {e}", args.addr)))?;
@@ -160,6 +180,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Risks(r) => warning::risks(args.data.as_deref(), r),
         cli::Command::Audit(a) => audit::run(args.data.as_deref(), a),
         cli::Command::Users(u) => users::run(args.data.as_deref(), u),
+        cli::Command::Keys(k) => keys::run(args.data.as_deref(), k),
         cli::Command::Serve(a) => serve(&cli::data_dir(args.data.as_deref())?, a),
         cli::Command::Vee(v) => metering::vee(args.data.as_deref(), v),
         cli::Command::Churn(cli::ChurnCommand::Eval(c)) => churn::eval(c),

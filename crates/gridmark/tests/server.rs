@@ -4,7 +4,7 @@
 
 mod common;
 use common::http::{Answer, add_user, call, get_json, request, start, start_with};
-use common::{demo, ok};
+use common::{demo, fails, ok};
 
 #[test]
 fn roles_scopes_and_masking_through_the_api() {
@@ -492,4 +492,121 @@ fn ingest_takes_csv_json_and_arrow_and_downloads_come_as_parquet() {
     let log = ok(&["--data", l, "audit", "log", "--last", "30"]);
     assert!(log.matches(" import ").count() >= 3, "{log}");
     ok(&["--data", l, "audit", "verify"]);
+}
+
+#[test]
+fn https_with_a_certificate_and_clear_errors_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    demo(l, 10, 5, 2);
+    let admin = add_user(l, "admin.zhao", "admin", "");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl makes the test certificate (apt-get install openssl)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let srv = start_with(
+        l,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(srv.2.lock().unwrap().is_empty());
+    let curl = |path: &str, extra: &[&str]| {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "10",
+                "--cacert",
+                cert.to_str().unwrap(),
+            ])
+            .args(extra)
+            .arg(format!("https://{}{path}", srv.1))
+            .output()
+            .expect("curl is the HTTPS client of this test (apt-get install curl)");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    assert_eq!(
+        curl("/api/health", &[]),
+        (true, "{\"status\":\"ok\"}".to_string())
+    );
+    let bearer = format!("Authorization: Bearer {admin}");
+    let (ok_, me) = curl("/api/me", &["-H", &bearer]);
+    assert!(ok_ && me.contains("\"role\":\"admin\""), "{me}");
+    let (_, page) = curl("/", &[]);
+    assert!(page.contains("<title>gridmark</title>"));
+    // Plain HTTP to the HTTPS port gets no answer, and the server keeps serving.
+    let mut s = std::net::TcpStream::connect(&srv.1).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    std::io::Write::write_all(&mut s, b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut s, &mut buf);
+    assert!(!String::from_utf8_lossy(&buf).contains("\"ok\""));
+    assert!(curl("/api/health", &[]).0);
+    drop(srv);
+
+    // A missing key, a key that is not PEM, and half the options: clear errors, no listener.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a key").unwrap();
+    for (args, says) in [
+        (
+            vec!["--tls-cert", cert.to_str().unwrap()],
+            "both --tls-cert and --tls-key",
+        ),
+        (
+            vec![
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                "/nonexistent/key.pem",
+            ],
+            "/nonexistent/key.pem",
+        ),
+        (
+            vec![
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                junk.to_str().unwrap(),
+            ],
+            "junk.pem",
+        ),
+    ] {
+        let mut all = vec!["--data", l, "serve", "--addr", "127.0.0.1:0"];
+        all.extend(args);
+        let err = fails(&all);
+        assert!(err.contains(says), "{err}");
+    }
 }

@@ -22,18 +22,32 @@ pub fn start(lake: &str) -> Server {
 
 /// Starts `gridmark serve` with extra options.
 pub fn start_with(lake: &str, options: &[&str]) -> Server {
+    start_env(lake, options, &[])
+}
+
+/// Starts `gridmark serve` with extra options and environment variables.
+pub fn start_env(lake: &str, options: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gridmark"))
         .args(["--data", lake, "serve", "--addr", "127.0.0.1:0"])
         .args(options)
+        .envs(env.iter().copied())
         .env_remove("GRIDMARK_DATA")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
     let mut err = BufReader::new(child.stderr.take().unwrap());
-    err.read_line(&mut line).unwrap();
+    let mut before = String::new();
+    while !line.contains("listening on") {
+        before.push_str(&line);
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the server ended: {before}"
+        );
+    }
     // Kept reading, so the server never writes to a closed pipe.
-    let log = Arc::new(Mutex::new(String::new()));
+    let log = Arc::new(Mutex::new(before));
     let sink = log.clone();
     std::thread::spawn(move || {
         let mut l = String::new();
@@ -43,7 +57,7 @@ pub fn start_with(lake: &str, options: &[&str]) -> Server {
         }
     });
     let addr = line
-        .split("http://")
+        .split("://")
         .nth(1)
         .unwrap()
         .split_whitespace()
