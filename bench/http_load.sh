@@ -24,7 +24,7 @@ lake="$work/lake"
 "$bin" demo --customers 2000 --days 90 --dir "$lake" >/dev/null
 GRIDMARK_PASSWORD=bench-password-1 "$bin" --data "$lake" users add bench --role admin >/dev/null
 token="$("$bin" --data "$lake" users tokens issue bench)"
-"$bin" --data "$lake" sql "SELECT * FROM readings" --out "$work/readings.csv" >/dev/null
+"$bin" --data "$lake" sql "SELECT * FROM readings" --format csv --out "$work/readings.csv" >/dev/null 2>&1
 out=docs/results/http_load.txt
 mkdir -p docs/results
 {
@@ -55,8 +55,9 @@ run "3 customers page (token, query, masking)" -H "Authorization: Bearer $token"
     "http://127.0.0.1:18080/api/tables/customers?limit=10"
 (
     started=$(date +%s.%N)
-    "$bin" --data "$lake" import readings "$work/readings.csv" >"$work/import.log" 2>&1
-    echo "import of $(wc -l <"$work/readings.csv") readings lines took $(echo "$(date +%s.%N) - $started" | bc) s" >"$work/import.time"
+    status=0
+    "$bin" --data "$lake" import readings "$work/readings.csv" >"$work/import.log" 2>&1 || status=$?
+    echo "import of $(wc -l <"$work/readings.csv") readings lines (exit $status) took $(echo "$(date +%s.%N) - $started" | bc) s" >"$work/import.time"
 ) &
 importer=$!
 sleep 1

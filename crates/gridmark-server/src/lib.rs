@@ -42,6 +42,9 @@ pub struct AppState {
     /// users.json as last read, with the modification time and length it had.
     users: RwLock<Option<(std::time::SystemTime, u64, Arc<Store>)>>,
     master: Option<MasterKey>,
+    /// A DataFusion session over the lake version it was opened on: registering the tables
+    /// costs more than most queries the API runs, and a session serves many requests at once.
+    session: tokio::sync::Mutex<Option<(u64, datafusion::prelude::SessionContext)>>,
     /// The keyring as last opened, with the keyring file's modification time.
     keyring: RwLock<Option<(std::time::SystemTime, Arc<Keyring>)>>,
 }
@@ -55,8 +58,27 @@ impl AppState {
             cache: Mutex::default(),
             users: RwLock::new(None),
             master: None,
+            session: tokio::sync::Mutex::new(None),
             keyring: RwLock::new(None),
         }
+    }
+
+    /// A session over the lake's latest version, opened again only when a commit made a new
+    /// one.
+    async fn session(&self) -> Result<datafusion::prelude::SessionContext, ApiError> {
+        let lake = gridmark_lake::Lake::open(&self.data).map_err(ApiError::internal)?;
+        let snap = lake.snapshot().map_err(ApiError::internal)?;
+        let mut held = self.session.lock().await;
+        if let Some((v, ctx)) = held.as_ref()
+            && *v == snap.version
+        {
+            return Ok(ctx.clone());
+        }
+        let ctx = gridmark_sql::session_at(&lake, &snap)
+            .await
+            .map_err(ApiError::internal)?;
+        *held = Some((snap.version, ctx.clone()));
+        Ok(ctx)
     }
 
     /// The master key that opens the lake's keyring, when the lake encrypts personal fields.
@@ -714,10 +736,7 @@ async fn table_rows(
             format!(" ORDER BY {order}")
         }
     );
-    let lake = gridmark_lake::Lake::open(&s.data).map_err(ApiError::internal)?;
-    let ctx = gridmark_sql::session(&lake)
-        .await
-        .map_err(ApiError::internal)?;
+    let ctx = s.session().await?;
     let batches = ctx
         .sql(&sql)
         .await

@@ -24,6 +24,19 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
         OutArg::Parquet => Some(OutputFormat::Parquet),
         OutArg::None => None,
     };
+    // `--out x.csv` means CSV: a table drawn for the terminal is never what a .csv file wants.
+    let by_extension = args.out.as_ref().and_then(|p| p.extension()).and_then(|e| {
+        match e.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(OutputFormat::Csv),
+            "json" | "jsonl" => Some(OutputFormat::Json),
+            "parquet" => Some(OutputFormat::Parquet),
+            _ => None,
+        }
+    });
+    let format = match (format, by_extension) {
+        (Some(OutputFormat::Table), Some(f)) => Some(f),
+        (f, _) => f,
+    };
     if format == Some(OutputFormat::Parquet) && args.out.is_none() {
         return Err(crate::usage("--format parquet needs --out FILE"));
     }

@@ -456,6 +456,48 @@ fn ingest_takes_csv_json_and_arrow_and_downloads_come_as_parquet() {
         "uploads are removed"
     );
 
+    // Readings: a meter's batch as JSON lines, through the same importer (units, zones,
+    // deduplication); the same batch again adds nothing.
+    let meter = get_json(a, "/api/tables/meters?limit=1", &admin)["rows"][0]["meter_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let count = |addr: &str| {
+        get_json(
+            addr,
+            &format!("/api/tables/readings?meter_id={meter}&limit=10000"),
+            &admin,
+        )["rows"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let before_readings = count(a);
+    let batch: String = (0..4)
+        .map(|i| format!("{{\"meter_id\": \"{meter}\", \"ts\": \"2031-06-01T00:{:02}:00+08:00\", \"kwh\": 0.25}}\n", i * 15))
+        .collect();
+    let jsonl = [("Content-Type", "application/x-ndjson")];
+    let r = request(
+        a,
+        "POST",
+        "/api/ingest/readings",
+        Some(&admin),
+        &jsonl,
+        batch.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(count(a), before_readings + 4);
+    let again = request(
+        a,
+        "POST",
+        "/api/ingest/readings?format=json",
+        Some(&admin),
+        &[],
+        format!("{batch}\n").as_bytes(),
+    );
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(count(a), before_readings + 4);
+
     // Parquet download, masked for the analyst, readable by any Parquet reader.
     let p = request(
         a,
@@ -490,7 +532,7 @@ fn ingest_takes_csv_json_and_arrow_and_downloads_come_as_parquet() {
     assert_eq!(n, 30);
     drop(srv);
     let log = ok(&["--data", l, "audit", "log", "--last", "30"]);
-    assert!(log.matches(" import ").count() >= 3, "{log}");
+    assert!(log.matches(" import ").count() >= 4, "{log}");
     ok(&["--data", l, "audit", "verify"]);
 }
 
