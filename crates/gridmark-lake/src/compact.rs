@@ -165,23 +165,7 @@ impl Lake {
         let purge = self.writer(writer_clock)?;
         let live: std::collections::HashSet<std::path::PathBuf> =
             purge.base().live_paths().map(|p| self.abs(p)).collect();
-        let mut stack = vec![self.root().join("tables").join(table)];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if !live.contains(&path) {
-                    std::fs::remove_file(&path).map_err(|source| LakeError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
-                }
-            }
-        }
+        crate::lake::remove_unlisted(&self.root().join("tables").join(table), &live)?;
         drop(purge);
         Ok((state.files.len(), rows, version))
     }

@@ -35,6 +35,25 @@ pub struct Lake {
     settings: Settings,
 }
 
+/// Deletes every file under `dir`, at any depth, that `live` does not list.
+pub(crate) fn remove_unlisted(dir: &Path, live: &HashSet<PathBuf>) -> Result<(), LakeError> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !live.contains(&path) {
+                fs::remove_file(&path).at(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).at(dir)?;
@@ -398,20 +417,7 @@ impl Writer<'_> {
                 live.insert(self.lake.abs(p));
             }
         }
-        let mut stack = vec![self.lake.root.join(TABLES_DIR)];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if !live.contains(&path) {
-                    fs::remove_file(&path).at(&path)?;
-                }
-            }
-        }
+        remove_unlisted(&self.lake.root.join(TABLES_DIR), &live)?;
         let commits = self.lake.root.join(COMMITS_DIR);
         if let Ok(entries) = fs::read_dir(&commits) {
             for entry in entries.flatten() {

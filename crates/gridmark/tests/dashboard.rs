@@ -7,7 +7,7 @@
 
 mod common;
 use common::http::{add_user, get_json, request, start};
-use common::{demo, ok};
+use common::{demo, first_region, ok};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -287,18 +287,7 @@ fn each_role_sees_its_own_dashboard_in_a_real_browser() {
     let lake = dir.path().join("lake");
     let l = lake.to_str().unwrap();
     demo(l, 80, 60, 11);
-    let region = ok(&[
-        "--data",
-        l,
-        "sql",
-        "SELECT min(region) AS r FROM customers",
-        "--format",
-        "csv",
-    ])
-    .lines()
-    .nth(1)
-    .unwrap()
-    .to_string();
+    let region = first_region(l);
     let in_region: usize = ok(&[
         "--data",
         l,

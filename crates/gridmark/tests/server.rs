@@ -4,7 +4,7 @@
 
 mod common;
 use common::http::{Answer, add_user, call, get_json, request, start, start_with};
-use common::{demo, fails, ok};
+use common::{demo, fails, first_region, ok};
 
 #[test]
 fn roles_scopes_and_masking_through_the_api() {
@@ -12,18 +12,7 @@ fn roles_scopes_and_masking_through_the_api() {
     let lake = dir.path().join("lake");
     let l = lake.to_str().unwrap();
     demo(l, 60, 40, 9);
-    let region = ok(&[
-        "--data",
-        l,
-        "sql",
-        "SELECT min(region) AS r FROM customers",
-        "--format",
-        "csv",
-    ])
-    .lines()
-    .nth(1)
-    .unwrap()
-    .to_string();
+    let region = first_region(l);
     let analyst = add_user(l, "wang.fang", "marketing_analyst", "");
     let inspector = add_user(l, "li.wei", "metering_inspector", &region);
     let srv = start(l);

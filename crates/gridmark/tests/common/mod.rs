@@ -45,6 +45,22 @@ pub fn demo(dir: &str, customers: usize, days: u32, seed: u64) {
     ]);
 }
 
+/// The alphabetically first region of the lake's customers.
+pub fn first_region(lake: &str) -> String {
+    ok(&[
+        "--data",
+        lake,
+        "sql",
+        "SELECT min(region) AS r FROM customers",
+        "--format",
+        "csv",
+    ])
+    .lines()
+    .nth(1)
+    .unwrap()
+    .to_string()
+}
+
 /// Runs `gridmark`, asserts a clean failure (no panic) and returns standard error.
 pub fn fails(args: &[&str]) -> String {
     let out = gridmark(args);
