@@ -123,6 +123,18 @@ fn keep_areas(v: &mut Value, list: &str, field: &str, areas: &HashSet<String>) {
     }
 }
 
+/// The `top=N` parameter (1…1000), or `default`.
+fn top(q: &HashMap<String, String>, default: usize) -> Result<usize, ApiError> {
+    match q.get("top") {
+        None => Ok(default),
+        Some(t) => t
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::bad(format!("top={t}: 1…1000"))),
+    }
+}
+
 fn unscoped_only(user: &User, what: &str) -> Result<(), ApiError> {
     if user.scope.is_empty() {
         Ok(())
@@ -187,14 +199,7 @@ pub(crate) async fn analysis(
             v
         }
         "suspects" => {
-            let top: usize = match q.get("top") {
-                None => 50,
-                Some(t) => t
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| ApiError::bad(format!("top={t}: 1…1000")))?,
-            };
+            let top = top(&q, 50)?;
             let all = cached(&s, format!("suspects:{top}"), move |lake| {
                 let r = gridmark_jobs::suspects::score(lake, top).map_err(io)?;
                 let mut v = serde_json::to_value(&r).map_err(io)?;
@@ -236,14 +241,7 @@ pub(crate) async fn analysis(
         }
         "influence" => {
             unscoped_only(&u, "the influence ranking")?;
-            let top: usize = match q.get("top") {
-                None => 10,
-                Some(t) => t
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| ApiError::bad(format!("top={t}: 1…1000")))?,
-            };
+            let top = top(&q, 10)?;
             (*cached(&s, format!("influence:{top}"), move |lake| {
                 let q = Query::open(lake).map_err(io)?;
                 let r = gridmark_jobs::influence::analyze(&q, top, &mut |_| {}).map_err(io)?;

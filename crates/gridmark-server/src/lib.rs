@@ -607,9 +607,7 @@ async fn tables(
     Ok(axum::Json(json!(rows)))
 }
 
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+use gridmark_jobs::query::literal;
 
 /// The WHERE clause that keeps a scoped user to their regions and areas.
 fn scope_clause(
