@@ -12,21 +12,26 @@
 //! # Ok(()) }
 //! ```
 
+mod external;
 mod output;
 mod views;
 
+pub use external::{ExternalEngine, external_script};
 pub use output::{OutputFormat, batch_to_json_rows, write_stream};
 pub use views::VIEWS;
 
-use datafusion::datasource::MemTable;
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::view::ViewTable;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::prelude::{SessionConfig, SessionContext, col};
 use gridmark_core::catalog::TABLES;
 use gridmark_lake::{Lake, Snapshot, arrow_schema};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -47,6 +52,51 @@ pub enum SqlError {
     Output(String),
     #[error("writing results: {0}")]
     Write(#[from] std::io::Error),
+    #[error("--cluster {given:?}: {reason}")]
+    Cluster { given: String, reason: String },
+}
+
+/// Where queries run: in this process, or on an Apache DataFusion Ballista cluster whose
+/// scheduler listens at `df://HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    Embedded,
+    Cluster(String),
+}
+
+impl Engine {
+    /// Reads `HOST:PORT` or `df://HOST:PORT`.
+    pub fn cluster(given: &str) -> Result<Self, SqlError> {
+        let bad = |reason: &str| SqlError::Cluster {
+            given: given.into(),
+            reason: reason.into(),
+        };
+        let rest = given.strip_prefix("df://").unwrap_or(given);
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| bad("expected HOST:PORT of the scheduler, as in 127.0.0.1:50050"))?;
+        if host.is_empty() || host.contains('/') {
+            return Err(bad("the host is empty or not a host name"));
+        }
+        port.parse::<u16>()
+            .map_err(|_| bad("the port is not a number from 1 to 65535"))?;
+        Ok(Self::Cluster(format!("df://{host}:{port}")))
+    }
+}
+
+// The engine is a deployment choice made once per process, like the data directory: the
+// binary sets it from `--cluster` so that every job's sessions run where the user asked
+// without threading it through each job's signature.
+static ENGINE: OnceLock<Engine> = OnceLock::new();
+
+/// Makes every session of this process run on `engine`. Only the first call counts.
+pub fn use_engine(engine: Engine) {
+    let _ = ENGINE.set(engine);
+}
+
+/// The engine sessions run on.
+pub fn engine() -> &'static Engine {
+    ENGINE.get_or_init(|| Engine::Embedded)
 }
 
 /// A DataFusion session over the lake's latest snapshot, with every table and view registered.
@@ -55,13 +105,41 @@ pub async fn session(lake: &Lake) -> Result<SessionContext, SqlError> {
     session_at(lake, &snapshot).await
 }
 
-/// A session over a given snapshot.
+/// A session over a given snapshot, on the process's [`engine`].
 pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionContext, SqlError> {
+    session_on(engine(), lake, snapshot).await
+}
+
+/// A session over a given snapshot on a given engine. On a cluster the executors read the
+/// same files by their paths, so the lake must be on storage they all see.
+pub async fn session_on(
+    engine: &Engine,
+    lake: &Lake,
+    snapshot: &Snapshot,
+) -> Result<SessionContext, SqlError> {
     // DATAFUSION_* environment variables tune the engine (see the DataFusion configuration docs).
     let config = SessionConfig::from_env()?
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let ctx = SessionContext::new_with_config(config);
+    let ctx = match engine {
+        Engine::Embedded => SessionContext::new_with_config(config),
+        Engine::Cluster(url) => {
+            let state = SessionStateBuilder::new()
+                .with_config(config.upgrade_for_ballista())
+                .with_default_features()
+                .build();
+            SessionContext::remote_with_state(url, state).await?
+        }
+    };
+    register_lake(&ctx, lake, snapshot).await?;
+    Ok(ctx)
+}
+
+async fn register_lake(
+    ctx: &SessionContext,
+    lake: &Lake,
+    snapshot: &Snapshot,
+) -> Result<(), SqlError> {
     for def in TABLES {
         let schema = arrow_schema(def);
         let files = snapshot
@@ -69,7 +147,13 @@ pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionConte
             .map(|t| t.files.as_slice())
             .unwrap_or_default();
         if files.is_empty() {
-            ctx.register_table(def.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+            // An empty relation rather than an in-memory table: a cluster's planner can send a
+            // plan to the scheduler, not a process's memory.
+            let empty = LogicalPlan::EmptyRelation(EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(schema.as_ref().clone().try_into()?),
+            });
+            ctx.register_table(def.name, Arc::new(ViewTable::new(empty, None)))?;
             continue;
         }
         let urls = files
@@ -92,6 +176,6 @@ pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionConte
             .with_schema(schema);
         ctx.register_table(def.name, Arc::new(ListingTable::try_new(config)?))?;
     }
-    views::register(&ctx, &lake.settings().default_tz).await?;
-    Ok(ctx)
+    views::register(ctx, &lake.settings().default_tz).await?;
+    Ok(())
 }

@@ -12,6 +12,15 @@ pub struct Cli {
     /// The lake folder (also GRIDMARK_DATA).
     #[arg(long, global = true, env = "GRIDMARK_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Run SQL and jobs on an Apache DataFusion Ballista cluster whose scheduler listens at
+    /// HOST:PORT (also GRIDMARK_CLUSTER); see `gridmark cluster` and docs/scale-out.md.
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDMARK_CLUSTER",
+        value_name = "HOST:PORT"
+    )]
+    pub cluster: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -96,6 +105,83 @@ pub enum Command {
     Keys(KeysCommand),
     /// The HTTP API (tables, alerts, register, ledger) with tokens, roles, scopes and masking.
     Serve(ServeArgs),
+    /// The lake for other engines: a DuckDB or PySpark script (or a JSON file list) naming
+    /// exactly the files of the latest snapshot.
+    External(ExternalArgs),
+    /// Scale-out: run an Apache DataFusion Ballista scheduler or executor; queries reach it
+    /// with --cluster HOST:PORT.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ExternalArgs {
+    /// duckdb (SQL views), spark (PySpark temporary views) or files (JSON).
+    #[arg(long, value_enum, default_value_t = ExternalEngineArg::Duckdb)]
+    pub engine: ExternalEngineArg,
+    /// Write the script here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExternalEngineArg {
+    Duckdb,
+    Spark,
+    Files,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Plan queries into stages and hand their tasks to executors (runs until stopped).
+    Scheduler(SchedulerArgs),
+    /// Run the tasks of a scheduler's queries on this machine (runs until stopped).
+    Executor(ExecutorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on for clients and executors.
+    #[arg(long, default_value = "127.0.0.1:50050")]
+    pub bind: String,
+    /// The host name executors and clients reach this scheduler at, when --bind is 0.0.0.0.
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// An executor silent this long is declared lost and its tasks rerun elsewhere
+    /// (900s, 15m, 1h).
+    #[arg(long, default_value = "180s")]
+    pub executor_timeout: String,
+    /// Failures of one task before its query fails.
+    #[arg(long, default_value_t = 4)]
+    pub task_max_failures: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler's HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:50050")]
+    pub scheduler: String,
+    /// Host to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_host: String,
+    /// The host name the scheduler and other executors reach this one at.
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Arrow Flight port (shuffle data and results).
+    #[arg(long, default_value_t = 50051)]
+    pub port: u16,
+    /// gRPC port (task launches from the scheduler).
+    #[arg(long, default_value_t = 50052)]
+    pub grpc_port: u16,
+    /// Tasks at once (default: this machine's cores).
+    #[arg(long)]
+    pub tasks: Option<usize>,
+    /// Folder for shuffle files (default: a temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Heartbeat to the scheduler (1s, 5s, 1m).
+    #[arg(long, default_value = "5s")]
+    pub heartbeat: String,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod audit;
 mod churn;
 mod cli;
+mod cluster;
 mod demo;
 mod forecast;
 mod import;
@@ -161,6 +162,9 @@ pub fn usage(msg: impl Into<String>) -> CliError {
 }
 
 fn run(args: cli::Cli) -> Result<(), CliError> {
+    if let Some(cluster) = &args.cluster {
+        gridmark_sql::use_engine(gridmark_sql::Engine::cluster(cluster)?);
+    }
     match args.command {
         cli::Command::Demo(d) => demo::run(args.data.as_deref(), d),
         cli::Command::Import(i) => import::run(&cli::data_dir(args.data.as_deref())?, i),
@@ -200,5 +204,7 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Text(cli::TextCommand::Predict(t)) => text::predict(t),
         cli::Command::Text(cli::TextCommand::Analyze(t)) => text::analyze(args.data.as_deref(), t),
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
+        cli::Command::Cluster(c) => cluster::run(c),
+        cli::Command::External(e) => cluster::external(&cli::data_dir(args.data.as_deref())?, e),
     }
 }
