@@ -36,28 +36,25 @@ pub fn external_script(engine: ExternalEngine, lake: &Lake, snapshot: &Snapshot)
         snapshot.version
     );
     match engine {
-        ExternalEngine::DuckDb => {
-            let mut out = format!("-- {header}\n");
-            for (name, files, rows) in &tables {
-                let list: Vec<String> = files.iter().map(|f| sql_string(f)).collect();
-                out += &format!(
-                    "-- {rows} rows\nCREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{}]);\n",
-                    list.join(", ")
-                );
-            }
-            out
-        }
-        ExternalEngine::Spark => {
-            let mut out = format!("# {header}\n# Run in pyspark, where `spark` is the session.\n");
-            for (name, files, rows) in &tables {
+        ExternalEngine::DuckDb => lines(&format!("-- {header}\n"), "--", &tables, |name, files| {
+            let list: Vec<String> = files.iter().map(|f| sql_string(f)).collect();
+            format!(
+                "CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{}]);",
+                list.join(", ")
+            )
+        }),
+        ExternalEngine::Spark => lines(
+            &format!("# {header}\n# Run in pyspark, where `spark` is the session.\n"),
+            "#",
+            &tables,
+            |name, files| {
                 let list: Vec<String> = files.iter().map(|f| python_string(f)).collect();
-                out += &format!(
-                    "# {rows} rows\nspark.read.parquet({}).createOrReplaceTempView(\"{name}\")\n",
+                format!(
+                    "spark.read.parquet({}).createOrReplaceTempView(\"{name}\")",
                     list.join(", ")
-                );
-            }
-            out
-        }
+                )
+            },
+        ),
         ExternalEngine::Files => {
             let tables: serde_json::Map<String, serde_json::Value> = tables
                 .into_iter()
@@ -76,6 +73,20 @@ pub fn external_script(engine: ExternalEngine, lake: &Lake, snapshot: &Snapshot)
             serde_json::to_string_pretty(&doc).expect("JSON of strings and numbers") + "\n"
         }
     }
+}
+
+/// The header, then per table a comment with its rows and the line `register` makes.
+fn lines(
+    header: &str,
+    comment: &str,
+    tables: &[(&str, Vec<String>, u64)],
+    register: impl Fn(&str, &[String]) -> String,
+) -> String {
+    let mut out = header.to_string();
+    for (name, files, rows) in tables {
+        out += &format!("{comment} {rows} rows\n{}\n", register(name, files));
+    }
+    out
 }
 
 fn sql_string(s: &str) -> String {

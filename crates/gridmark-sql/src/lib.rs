@@ -84,6 +84,15 @@ impl Engine {
     }
 }
 
+const ADAPTIVE_PLANNER: &str = "ballista.planner.adaptive.enabled";
+
+/// Overrides the number of partitions a query is split into (DataFusion's own variable).
+pub const TARGET_PARTITIONS_VAR: &str = "DATAFUSION_EXECUTION_TARGET_PARTITIONS";
+
+/// Partitions per query on a cluster unless the variable above says otherwise: enough for
+/// eight executors of two task slots; a bigger cluster wants the sum of its slots.
+pub const CLUSTER_PARTITIONS: usize = 16;
+
 // The engine is a deployment choice made once per process, like the data directory: the
 // binary sets it from `--cluster` so that every job's sessions run where the user asked
 // without threading it through each job's signature.
@@ -118,14 +127,27 @@ pub async fn session_on(
     snapshot: &Snapshot,
 ) -> Result<SessionContext, SqlError> {
     // DATAFUSION_* environment variables tune the engine (see the DataFusion configuration docs).
-    let config = SessionConfig::from_env()?
-        .with_information_schema(true)
-        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let mut config = SessionConfig::from_env()?.with_information_schema(true);
+    if std::env::var_os(TARGET_PARTITIONS_VAR).is_none() {
+        // Partitions are the unit of parallel work: the client's cores embedded, but on a
+        // cluster they must cover the executors' task slots, which the client cannot see.
+        let partitions = match engine {
+            Engine::Embedded => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            Engine::Cluster(_) => CLUSTER_PARTITIONS,
+        };
+        config = config.with_target_partitions(partitions);
+    }
     let ctx = match engine {
         Engine::Embedded => SessionContext::new_with_config(config),
         Engine::Cluster(url) => {
+            // Ballista 55's adaptive planner, on losing an executor mid-query, rolled a
+            // stage back and then waited forever (tests/cluster.rs); the static planner
+            // reruns the lost tasks and finishes.
+            let config = config
+                .upgrade_for_ballista()
+                .set_bool(ADAPTIVE_PLANNER, false);
             let state = SessionStateBuilder::new()
-                .with_config(config.upgrade_for_ballista())
+                .with_config(config)
                 .with_default_features()
                 .build();
             SessionContext::remote_with_state(url, state).await?

@@ -46,7 +46,8 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let exported = rt.block_on(async {
+    let limit = query_timeout()?;
+    let work = async {
         let ctx = gridmark_sql::session(&lake).await?;
         let mut exported = None;
         let mut times = Vec::new();
@@ -84,7 +85,19 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
             );
         }
         Ok::<_, gridmark_sql::SqlError>(exported)
-    })?;
+    };
+    let exported = match limit {
+        None => rt.block_on(work)?,
+        Some(limit) => rt
+            .block_on(async { tokio::time::timeout(limit, work).await })
+            .map_err(|_| {
+                crate::usage(format!(
+                    "the query did not finish within {} s (GRIDMARK_QUERY_TIMEOUT); on a cluster, \
+                     an executor lost mid-query can leave Ballista waiting: see docs/scale-out.md",
+                    limit.as_secs()
+                ))
+            })??,
+    };
     if let Some((out, rows)) = exported {
         crate::audit::record(
             lake.root(),
@@ -94,4 +107,22 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
         )?;
     }
     Ok(())
+}
+
+/// `GRIDMARK_QUERY_TIMEOUT` (900s, 15m, 1h); on a cluster one hour unless set, so a query
+/// Ballista stopped scheduling ends with an error instead of waiting forever.
+fn query_timeout() -> Result<Option<std::time::Duration>, CliError> {
+    let seconds = match std::env::var("GRIDMARK_QUERY_TIMEOUT") {
+        Ok(text) => Some(crate::cli::parse_interval(&text).map_err(|e| {
+            crate::usage(
+                e.to_string()
+                    .replacen("--interval", "GRIDMARK_QUERY_TIMEOUT", 1),
+            )
+        })?),
+        Err(_) => match gridmark_sql::engine() {
+            gridmark_sql::Engine::Cluster(_) => Some(3600),
+            gridmark_sql::Engine::Embedded => None,
+        },
+    };
+    Ok(seconds.map(|s| std::time::Duration::from_secs(s as u64)))
 }

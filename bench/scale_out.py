@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""gridmark's SQL on 1, 2 and 4 Apache DataFusion Ballista executors on one machine, beside the
+embedded engine, on the shared AMI workload (the lake bench/ami_bench.py builds).
+
+For each executor count N: starts `gridmark cluster scheduler` and N `gridmark cluster executor`
+processes on loopback (release build, --tasks T each), runs Q1-Q4 of bench/ami_bench.py with
+`gridmark --cluster … sql … --repeat 3 --timing`, checks each answer against the embedded
+engine's (relative 1e-9), and stops the cluster. Prints a Markdown table and one JSON line.
+
+Usage: bench/scale_out.py [--lake bench-out/lake] [--executors 1,2,4] [--tasks 2]
+Run bench/ami_bench.py first (it builds the lake and the release binary).
+"""
+import argparse, json, os, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GRIDMARK = os.path.join(ROOT, "target", "release", "gridmark")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from ami_bench import QUERIES  # noqa: E402  the same four questions
+
+ORDER = {"Q1": "meter_id, day", "Q2": "month, region NULLS FIRST, tariff NULLS FIRST",
+         "Q3": "meter_id", "Q4": "area_id, day"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, deadline=60):
+    end = time.time() + deadline
+    while time.time() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def run_sql(lake, sql, cluster=None):
+    cmd = [GRIDMARK, "--data", lake]
+    if cluster:
+        cmd += ["--cluster", cluster]
+    out = subprocess.run(cmd + ["sql", sql, "--repeat", "3", "--timing", "--format", "json"],
+                         check=True, capture_output=True, text=True)
+    timing = json.loads([l for l in out.stderr.splitlines() if l.startswith("{")][-1])
+    rows = [json.loads(l) for l in out.stdout.splitlines()]
+    return timing["median_s"], rows
+
+
+def same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lake", default=os.path.join(ROOT, "bench-out", "lake"))
+    ap.add_argument("--executors", default="1,2,4")
+    ap.add_argument("--tasks", type=int, default=2)
+    a = ap.parse_args()
+    if not os.path.exists(GRIDMARK):
+        raise SystemExit("no release build: run bench/ami_bench.py (or cargo build --release -p gridmark)")
+    queries = {q: f"SELECT * FROM ({sql}) ORDER BY {ORDER[q]}" for q, sql in QUERIES.items()}
+    res = {"experiment": "scale_out", "lake": a.lake, "tasks_per_executor": a.tasks,
+           "cores": os.cpu_count(), "embedded": {}, "cluster": {}}
+    truth = {}
+    for q, sql in queries.items():
+        res["embedded"][q], truth[q] = run_sql(a.lake, sql)
+    for n in [int(x) for x in a.executors.split(",")]:
+        procs = []
+        with tempfile.TemporaryDirectory() as work:
+            try:
+                port = free_port()
+                addr = f"127.0.0.1:{port}"
+                procs.append(subprocess.Popen([GRIDMARK, "cluster", "scheduler", "--bind", addr],
+                                              stderr=subprocess.DEVNULL))
+                wait_port(port)
+                for i in range(n):
+                    flight, grpc = free_port(), free_port()
+                    os.makedirs(os.path.join(work, f"e{i}"), exist_ok=True)
+                    procs.append(subprocess.Popen(
+                        [GRIDMARK, "cluster", "executor", "--scheduler", addr, "--port", str(flight),
+                         "--grpc-port", str(grpc), "--tasks", str(a.tasks), "--work-dir",
+                         os.path.join(work, f"e{i}")], stderr=subprocess.DEVNULL))
+                    wait_port(flight)
+                res["cluster"][n] = {}
+                for q, sql in queries.items():
+                    t, rows = run_sql(a.lake, sql, addr)
+                    assert len(rows) == len(truth[q]) and all(same(x, y) for x, y in zip(rows, truth[q])), q
+                    res["cluster"][n][q] = t
+                    print(f"{n} executors {q}: {t:.3f} s", file=sys.stderr, flush=True)
+            finally:
+                for p in procs:
+                    p.kill()
+                    p.wait()
+    ns = sorted(res["cluster"])
+    print("| query | embedded | " + " | ".join(f"{n} executor{'s' if n > 1 else ''}" for n in ns) + " |")
+    print("|---|---|" + "---|" * len(ns))
+    for q in queries:
+        cells = " | ".join(f"{res['cluster'][n][q]:.3f} s" for n in ns)
+        print(f"| {q} | {res['embedded'][q]:.3f} s | {cells} |")
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
