@@ -1463,6 +1463,11 @@ pub fn data_dir(data: Option<&Path>) -> Result<PathBuf, CliError> {
 
 /// `900`, `900s`, `15m`, `1h`, `1d` → seconds.
 pub fn parse_interval(text: &str) -> Result<i64, CliError> {
+    parse_seconds("--interval", text)
+}
+
+/// The same, for the option or variable `flag`, which errors name.
+pub fn parse_seconds(flag: &str, text: &str) -> Result<i64, CliError> {
     let t = text.trim();
     let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
         Some((i, _)) => (
@@ -1474,7 +1479,7 @@ pub fn parse_interval(text: &str) -> Result<i64, CliError> {
                 "d" => 86_400,
                 other => {
                     return Err(usage(format!(
-                        "--interval {text}: unknown unit `{other}` (use s, m, h or d)"
+                        "{flag} {text}: unknown unit `{other}` (use s, m, h or d)"
                     )));
                 }
             },
@@ -1484,7 +1489,7 @@ pub fn parse_interval(text: &str) -> Result<i64, CliError> {
     match num.parse::<i64>() {
         Ok(n) if n > 0 => Ok(n * mult),
         _ => Err(usage(format!(
-            "--interval {text}: expected a positive number such as 900, 15m or 1h"
+            "{flag} {text}: expected a positive number such as 900, 15m or 1h"
         ))),
     }
 }

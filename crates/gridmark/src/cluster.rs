@@ -2,7 +2,7 @@
 //! `gridmark external`: the lake for other engines.
 
 use crate::cli::{
-    ClusterCommand, ExecutorArgs, ExternalArgs, ExternalEngineArg, SchedulerArgs, parse_interval,
+    ClusterCommand, ExecutorArgs, ExternalArgs, ExternalEngineArg, SchedulerArgs, parse_seconds,
 };
 use crate::{CliError, usage};
 use gridmark_cluster::{ExecutorOptions, SchedulerOptions};
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub fn run(command: ClusterCommand) -> Result<(), CliError> {
-    gridmark_cluster::init_logging(log_level());
+    gridmark_cluster::init_logging(gridmark_cluster::LevelFilter::Warn);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Ballista's planner recurses over deep plans; its own binaries use 32 MiB stacks.
@@ -23,13 +23,8 @@ pub fn run(command: ClusterCommand) -> Result<(), CliError> {
     }
 }
 
-fn log_level() -> gridmark_cluster::LevelFilter {
-    gridmark_cluster::LevelFilter::Warn
-}
-
 fn seconds(flag: &str, text: &str) -> Result<Duration, CliError> {
-    let s =
-        parse_interval(text).map_err(|e| usage(e.to_string().replacen("--interval", flag, 1)))?;
+    let s = parse_seconds(flag, text)?;
     Ok(Duration::from_secs(s as u64))
 }
 

@@ -113,12 +113,7 @@ pub fn run(data: &Path, args: SqlArgs) -> Result<(), CliError> {
 /// Ballista stopped scheduling ends with an error instead of waiting forever.
 fn query_timeout() -> Result<Option<std::time::Duration>, CliError> {
     let seconds = match std::env::var("GRIDMARK_QUERY_TIMEOUT") {
-        Ok(text) => Some(crate::cli::parse_interval(&text).map_err(|e| {
-            crate::usage(
-                e.to_string()
-                    .replacen("--interval", "GRIDMARK_QUERY_TIMEOUT", 1),
-            )
-        })?),
+        Ok(text) => Some(crate::cli::parse_seconds("GRIDMARK_QUERY_TIMEOUT", &text)?),
         Err(_) => match gridmark_sql::engine() {
             gridmark_sql::Engine::Cluster(_) => Some(3600),
             gridmark_sql::Engine::Embedded => None,
