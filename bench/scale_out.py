@@ -7,10 +7,14 @@ processes on loopback (release build, --tasks T each), runs Q1-Q4 of bench/ami_b
 `gridmark --cluster … sql … --repeat 3 --timing`, checks each answer against the embedded
 engine's (relative 1e-9), and stops the cluster. Prints a Markdown table and one JSON line.
 
-Usage: bench/scale_out.py [--lake bench-out/lake] [--executors 1,2,4] [--tasks 2]
-Run bench/ami_bench.py first (it builds the lake and the release binary).
+With --workload lcl it runs real data instead: the Low Carbon London daily readings of
+../shared/data/lcl_daily (1.8 M household-days; the lake is built on first use in
+bench-out/lcl-lake) with four questions of its own, one of them a self-join that shuffles.
+
+Usage: bench/scale_out.py [--workload ami|lcl] [--lake DIR] [--executors 1,2,4] [--tasks 2]
+For ami, run bench/ami_bench.py first (it builds the lake and the release binary).
 """
-import argparse, json, os, socket, subprocess, sys, tempfile, time
+import argparse, glob, json, os, socket, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRIDMARK = os.path.join(ROOT, "target", "release", "gridmark")
@@ -19,6 +23,34 @@ from ami_bench import QUERIES  # noqa: E402  the same four questions
 
 ORDER = {"Q1": "meter_id, day", "Q2": "month, region NULLS FIRST, tariff NULLS FIRST",
          "Q3": "meter_id", "Q4": "area_id, day"}
+
+LCL_DIR = os.path.join(os.path.dirname(ROOT), "shared", "data", "lcl_daily")
+# Real households, one reading a day each (interval_s = 86400).
+LCL_QUERIES = {
+    "L1 monthly kWh per household": """SELECT meter_id, date_trunc('month', ts) AS month,
+        sum(kwh) AS kwh, count(*) AS days FROM readings GROUP BY meter_id, month
+        ORDER BY meter_id, month""",
+    "L2 per-household statistics": """SELECT meter_id, avg(kwh) AS mean_kwh,
+        stddev_samp(kwh) AS std_kwh, max(kwh) AS max_kwh, count(*) FILTER (WHERE kwh = 0) AS zero_days
+        FROM readings GROUP BY meter_id ORDER BY meter_id""",
+    "L3 daily total and households reporting": """SELECT date_trunc('day', ts) AS day,
+        sum(kwh) AS kwh, count(DISTINCT meter_id) AS households FROM readings GROUP BY day ORDER BY day""",
+    "L4 winter/summer ratio (self-join)": """SELECT w.meter_id, w.kwh / s.kwh AS ratio FROM
+        (SELECT meter_id, avg(kwh) AS kwh FROM readings WHERE extract(month FROM ts) IN (12, 1, 2) GROUP BY meter_id) w
+        JOIN (SELECT meter_id, avg(kwh) AS kwh FROM readings WHERE extract(month FROM ts) IN (6, 7, 8) GROUP BY meter_id) s
+        ON w.meter_id = s.meter_id WHERE s.kwh > 0 ORDER BY w.meter_id""",
+}
+
+
+def lcl_lake(lake):
+    """Imports ../shared/data/lcl_daily into `lake` unless it is already there."""
+    if os.path.exists(os.path.join(lake, "gridmark.json")):
+        return
+    blocks = sorted(glob.glob(os.path.join(LCL_DIR, "block_*.csv.gz")))
+    if not blocks:
+        raise SystemExit(f"no LCL data in {LCL_DIR}: the real-data workload needs ../shared/data")
+    subprocess.run([GRIDMARK, "--data", lake, "import", "readings", *blocks], check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def free_port():
@@ -58,14 +90,21 @@ def same(a, b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lake", default=os.path.join(ROOT, "bench-out", "lake"))
+    ap.add_argument("--workload", choices=["ami", "lcl"], default="ami")
+    ap.add_argument("--lake", default=None)
     ap.add_argument("--executors", default="1,2,4")
     ap.add_argument("--tasks", type=int, default=2)
     a = ap.parse_args()
     if not os.path.exists(GRIDMARK):
         raise SystemExit("no release build: run bench/ami_bench.py (or cargo build --release -p gridmark)")
-    queries = {q: f"SELECT * FROM ({sql}) ORDER BY {ORDER[q]}" for q, sql in QUERIES.items()}
-    res = {"experiment": "scale_out", "lake": a.lake, "tasks_per_executor": a.tasks,
+    if a.workload == "ami":
+        a.lake = a.lake or os.path.join(ROOT, "bench-out", "lake")
+        queries = {q: f"SELECT * FROM ({sql}) ORDER BY {ORDER[q]}" for q, sql in QUERIES.items()}
+    else:
+        a.lake = a.lake or os.path.join(ROOT, "bench-out", "lcl-lake")
+        lcl_lake(a.lake)
+        queries = LCL_QUERIES
+    res = {"experiment": "scale_out", "workload": a.workload, "lake": a.lake, "tasks_per_executor": a.tasks,
            "cores": os.cpu_count(), "embedded": {}, "cluster": {}}
     truth = {}
     for q, sql in queries.items():

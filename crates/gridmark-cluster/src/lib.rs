@@ -12,10 +12,15 @@ mod logger;
 pub use log::LevelFilter;
 pub use logger::init_logging;
 
+use ballista_core::RuntimeProducer;
+use ballista_core::utils::default_session_builder;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use gridmark_lake::store::LakeStores;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +86,18 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
         task_max_failures: options.task_max_failures.max(1),
         ..SchedulerConfig::default()
     };
+    let stores = LakeStores::new();
+    // The scheduler plans queries, and planning lists the lake's files: it must reach the
+    // same object stores the executors read.
+    let config = config.with_override_session_builder(Arc::new(move |session| {
+        let state = default_session_builder(session)?;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_object_store_registry(stores.clone())
+            .build_arc()?;
+        Ok(SessionStateBuilder::new_from_existing(state)
+            .with_runtime_env(runtime)
+            .build())
+    }));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| fail(e.to_string()))?;
@@ -123,6 +140,19 @@ impl Default for ExecutorOptions {
     }
 }
 
+/// Executors read lake files from the local file system or from `s3://` buckets, with the
+/// credentials of their own `AWS_*` environment; spill files go to the work directory.
+fn lake_runtime(work_dir: Option<PathBuf>) -> RuntimeProducer {
+    let stores = LakeStores::new();
+    Arc::new(move |_| {
+        let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(stores.clone());
+        if let Some(dir) = &work_dir {
+            runtime = runtime.with_temp_file_path(dir);
+        }
+        runtime.build_arc()
+    })
+}
+
 /// Runs an executor until the process ends or it is told to stop (Ctrl-C).
 pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> {
     let (host, port) = options
@@ -163,6 +193,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
             .map(|d| d.to_string_lossy().into_owned()),
         executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
         print_thread_info: false,
+        override_runtime_producer: Some(lake_runtime(options.work_dir.clone())),
         ..ExecutorProcessConfig::default()
     };
     let addr = format!("{}:{}", options.bind_host, options.flight_port);

@@ -32,6 +32,23 @@ pub enum LakeError {
     /// Keys and sealed values: a missing or wrong master key, a damaged or altered value.
     #[error("encryption: {0}")]
     Crypto(String),
+    /// A `--data` that names neither a folder nor a lake on object storage.
+    #[error("{location}: {reason}")]
+    Location { location: String, reason: String },
+    #[error("{location}: {doing}: {source}")]
+    ObjectStore {
+        location: String,
+        doing: String,
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    /// Publishing would overwrite or fork another lake's history.
+    #[error("{location}: {reason}")]
+    Conflict { location: String, reason: String },
+    #[error(
+        "{location}: a lake on object storage is read-only in this version; write to a local lake and `gridmark publish` it"
+    )]
+    ReadOnly { location: String },
     #[error(transparent)]
     Core(#[from] gridmark_core::CoreError),
 }

@@ -4,6 +4,7 @@ use crate::error::IoContext;
 use crate::files::ParquetSink;
 use crate::keyring::{Keyring, MasterKey};
 use crate::schema::arrow_schema;
+use crate::store::{self, RemoteLocation};
 use crate::{FileEntry, LakeError, Snapshot};
 use datafusion::arrow::record_batch::RecordBatch;
 use gridmark_core::Clock;
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const FORMAT: u32 = 1;
-const SETTINGS_FILE: &str = "gridmark.json";
-const COMMITS_DIR: &str = "_commits";
+pub(crate) const SETTINGS_FILE: &str = "gridmark.json";
+pub(crate) const COMMITS_DIR: &str = "_commits";
 const TABLES_DIR: &str = "tables";
 /// Snapshots whose files a writer must not delete, in case a reader is still on one of them.
 const KEEP_SNAPSHOTS: usize = 10;
@@ -31,8 +32,38 @@ pub struct Settings {
 
 #[derive(Debug, Clone)]
 pub struct Lake {
+    /// The folder, or the `s3://bucket/prefix` of a lake on object storage.
     root: PathBuf,
     settings: Settings,
+    remote: Option<Arc<Remote>>,
+}
+
+/// A lake on object storage, read once when opened: its latest snapshot then.
+#[derive(Debug)]
+struct Remote {
+    location: RemoteLocation,
+    snapshot: Snapshot,
+}
+
+/// `00000000000000000042.json`: zero-padded so names sort as versions do.
+pub(crate) fn commit_file_name(version: u64) -> String {
+    format!("{version:020}.json")
+}
+
+pub(crate) fn parse_settings(bytes: &[u8], path: &str) -> Result<Settings, LakeError> {
+    let settings: Settings = serde_json::from_slice(bytes).map_err(|e| LakeError::Corrupt {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    if settings.format > FORMAT {
+        return Err(LakeError::TooNew {
+            path: path.into(),
+            found: settings.format,
+            supported: FORMAT,
+        });
+    }
+    gridmark_core::tz::parse_tz(&settings.default_tz)?;
+    Ok(settings)
 }
 
 /// Deletes every file under `dir`, at any depth, that `live` does not list.
@@ -76,8 +107,18 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LakeErro
 }
 
 impl Lake {
-    /// Opens an existing lake.
+    /// Opens an existing lake: a folder, or `s3://bucket/prefix` (read-only; see [`crate::store`]).
     pub fn open(root: &Path) -> Result<Self, LakeError> {
+        let given = root.to_string_lossy();
+        if store::is_remote(&given) {
+            let location = RemoteLocation::parse(&given)?;
+            let (settings, snapshot) = store::block_on(store::read_remote(&location))?;
+            return Ok(Self {
+                root: PathBuf::from(location.url()),
+                settings,
+                remote: Some(Arc::new(Remote { location, snapshot })),
+            });
+        }
         let path = root.join(SETTINGS_FILE);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -88,22 +129,11 @@ impl Lake {
             }
             Err(e) => return Err(e).at(&path),
         };
-        let settings: Settings =
-            serde_json::from_slice(&bytes).map_err(|e| LakeError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if settings.format > FORMAT {
-            return Err(LakeError::TooNew {
-                path,
-                found: settings.format,
-                supported: FORMAT,
-            });
-        }
-        gridmark_core::tz::parse_tz(&settings.default_tz)?;
+        let settings = parse_settings(&bytes, &path.to_string_lossy())?;
         Ok(Self {
             root: root.to_path_buf(),
             settings,
+            remote: None,
         })
     }
 
@@ -124,6 +154,7 @@ impl Lake {
         Ok(Self {
             root: root.to_path_buf(),
             settings,
+            remote: None,
         })
     }
 
@@ -140,7 +171,24 @@ impl Lake {
         self.root.join(rel)
     }
 
+    /// Where a query engine finds a file a snapshot lists: its absolute path, or its
+    /// `s3://` URL for a lake on object storage.
+    pub fn file_url(&self, rel: &str) -> String {
+        match &self.remote {
+            Some(remote) => format!("{}/{rel}", remote.location.url()),
+            None => self.abs(rel).to_string_lossy().into_owned(),
+        }
+    }
+
+    /// Is this a lake on object storage (read-only here)?
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
     fn commit_versions(&self) -> Result<Vec<u64>, LakeError> {
+        if let Some(remote) = &self.remote {
+            return Ok(vec![remote.snapshot.version]);
+        }
         let dir = self.root.join(COMMITS_DIR);
         let mut versions = Vec::new();
         let entries = match fs::read_dir(&dir) {
@@ -163,10 +211,10 @@ impl Lake {
     }
 
     fn read_snapshot(&self, version: u64) -> Result<Snapshot, LakeError> {
-        let path = self
-            .root
-            .join(COMMITS_DIR)
-            .join(format!("{version:020}.json"));
+        if let Some(remote) = &self.remote {
+            return Ok(remote.snapshot.clone());
+        }
+        let path = self.root.join(COMMITS_DIR).join(commit_file_name(version));
         let bytes = fs::read(&path).at(&path)?;
         serde_json::from_slice(&bytes).map_err(|e| LakeError::Corrupt {
             path,
@@ -195,6 +243,11 @@ impl Lake {
         clock: Arc<dyn Clock>,
         keyring: Option<Arc<Keyring>>,
     ) -> Result<Writer<'_>, LakeError> {
+        if self.is_remote() {
+            return Err(LakeError::ReadOnly {
+                location: self.root.display().to_string(),
+            });
+        }
         let lock_path = self.root.join("_lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -400,7 +453,7 @@ impl Writer<'_> {
             .lake
             .root
             .join(COMMITS_DIR)
-            .join(format!("{:020}.json", snap.version));
+            .join(commit_file_name(snap.version));
         let bytes = serde_json::to_vec_pretty(&snap).expect("snapshot serializes");
         write_atomically(&path, &bytes)?;
         self.committed = true;

@@ -31,6 +31,7 @@ pub mod keyring;
 mod lake;
 mod schema;
 mod snapshot;
+pub mod store;
 
 pub use compact::CompactReport;
 pub use error::LakeError;

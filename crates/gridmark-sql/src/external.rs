@@ -22,11 +22,7 @@ pub fn external_script(engine: ExternalEngine, lake: &Lake, snapshot: &Snapshot)
         .iter()
         .filter_map(|def| {
             let state = snapshot.table(def.name)?;
-            let files: Vec<String> = state
-                .files
-                .iter()
-                .map(|f| lake.abs(&f.path).to_string_lossy().into_owned())
-                .collect();
+            let files: Vec<String> = state.files.iter().map(|f| lake.file_url(&f.path)).collect();
             (!files.is_empty()).then(|| (def.name, files, state.rows()))
         })
         .collect();

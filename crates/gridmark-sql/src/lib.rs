@@ -27,9 +27,11 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::view::ViewTable;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::prelude::{SessionConfig, SessionContext, col};
 use gridmark_core::catalog::TABLES;
+use gridmark_lake::store::LakeStores;
 use gridmark_lake::{Lake, Snapshot, arrow_schema};
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
@@ -120,7 +122,7 @@ pub async fn session_at(lake: &Lake, snapshot: &Snapshot) -> Result<SessionConte
 }
 
 /// A session over a given snapshot on a given engine. On a cluster the executors read the
-/// same files by their paths, so the lake must be on storage they all see.
+/// same files by their paths or `s3://` URLs, so the lake must be on storage they all see.
 pub async fn session_on(
     engine: &Engine,
     lake: &Lake,
@@ -137,8 +139,13 @@ pub async fn session_on(
         };
         config = config.with_target_partitions(partitions);
     }
+    // Lake files may be local or in an s3:// bucket; on a cluster the scheduler and executors
+    // resolve them with the same registry.
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(LakeStores::new())
+        .build_arc()?;
     let ctx = match engine {
-        Engine::Embedded => SessionContext::new_with_config(config),
+        Engine::Embedded => SessionContext::new_with_config_rt(config, runtime),
         Engine::Cluster(url) => {
             // Ballista 55's adaptive planner, on losing an executor mid-query, rolled a
             // stage back and then waited forever (tests/cluster.rs); the static planner
@@ -148,6 +155,7 @@ pub async fn session_on(
                 .set_bool(ADAPTIVE_PLANNER, false);
             let state = SessionStateBuilder::new()
                 .with_config(config)
+                .with_runtime_env(runtime)
                 .with_default_features()
                 .build();
             SessionContext::remote_with_state(url, state).await?
@@ -180,7 +188,7 @@ async fn register_lake(
         }
         let urls = files
             .iter()
-            .map(|f| ListingTableUrl::parse(lake.abs(&f.path).to_string_lossy()))
+            .map(|f| ListingTableUrl::parse(lake.file_url(&f.path)))
             .collect::<Result<Vec<_>, _>>()?;
         let mut options =
             ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");

@@ -35,6 +35,15 @@ pub fn record_by(
     object: &str,
     details: serde_json::Value,
 ) -> Result<(), CliError> {
+    if gridmark_lake::store::is_remote(&lake_root.to_string_lossy()) {
+        // A lake on object storage is a read-only copy; its ledger is the one beside the
+        // folder that published it.
+        eprintln!(
+            "warning: {action} {object} is not on a ledger: {} is read-only here",
+            lake_root.display()
+        );
+        return Ok(());
+    }
     Ledger::open(lake_root)
         .and_then(|l| l.append(&SystemClock, actor, action, object, details))
         .map(|_| ())

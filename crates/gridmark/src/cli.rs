@@ -9,8 +9,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Parser)]
 #[command(name = "gridmark", version, about, long_about = None)]
 pub struct Cli {
-    /// The lake folder (also GRIDMARK_DATA).
-    #[arg(long, global = true, env = "GRIDMARK_DATA", value_name = "DIR")]
+    /// The lake: a folder, or s3://bucket/prefix on S3-compatible object storage (read-only;
+    /// credentials from AWS_* variables) (also GRIDMARK_DATA).
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDMARK_DATA",
+        value_name = "DIR|s3://BUCKET/PREFIX"
+    )]
     pub data: Option<PathBuf>,
     /// Run SQL and jobs on an Apache DataFusion Ballista cluster whose scheduler listens at
     /// HOST:PORT (also GRIDMARK_CLUSTER); see `gridmark cluster` and docs/scale-out.md.
@@ -108,6 +114,9 @@ pub enum Command {
     /// The lake for other engines: a DuckDB or PySpark script (or a JSON file list) naming
     /// exactly the files of the latest snapshot.
     External(ExternalArgs),
+    /// Copy the lake's latest snapshot to object storage (s3://bucket/prefix): the files the
+    /// bucket lacks, then the snapshot, so readers see all of it or none.
+    Publish(PublishArgs),
     /// Scale-out: run an Apache DataFusion Ballista scheduler or executor; queries reach it
     /// with --cluster HOST:PORT.
     #[command(subcommand)]
@@ -122,6 +131,17 @@ pub struct ExternalArgs {
     /// Write the script here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Where to: s3://bucket/prefix. Credentials, region and endpoint come from AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION and AWS_ENDPOINT (for an S3-compatible service).
+    #[arg(value_name = "s3://BUCKET/PREFIX")]
+    pub target: String,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1,8 +1,10 @@
 //! `gridmark cluster scheduler|executor`: the Ballista processes, with gridmark's defaults;
-//! `gridmark external`: the lake for other engines.
+//! `gridmark external`: the lake for other engines; `gridmark publish`: the lake to object
+//! storage.
 
 use crate::cli::{
-    ClusterCommand, ExecutorArgs, ExternalArgs, ExternalEngineArg, SchedulerArgs, parse_seconds,
+    ClusterCommand, ExecutorArgs, ExternalArgs, ExternalEngineArg, PublishArgs, SchedulerArgs,
+    parse_seconds,
 };
 use crate::{CliError, usage};
 use gridmark_cluster::{ExecutorOptions, SchedulerOptions};
@@ -94,5 +96,43 @@ pub fn external(data: &std::path::Path, args: ExternalArgs) -> Result<(), CliErr
         }
         None => std::io::stdout().write_all(script.as_bytes())?,
     }
+    Ok(())
+}
+
+pub fn publish(data: &std::path::Path, args: PublishArgs) -> Result<(), CliError> {
+    let lake = gridmark_lake::Lake::open(data)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let progress = crate::progress::TerminalProgress::new();
+    let report = rt.block_on(gridmark_lake::store::publish(
+        &lake,
+        &args.target,
+        |done, total, bytes| {
+            progress.line(&format!(
+                "uploaded {done}/{total} files, {:.1} MB",
+                bytes as f64 / 1e6
+            ))
+        },
+    ))?;
+    progress.clear();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}: uploaded {} files ({:.1} MB), {} already there; {}",
+        report.target,
+        report.uploaded_files,
+        report.uploaded_bytes as f64 / 1e6,
+        report.skipped_files,
+        if report.committed {
+            format!("published lake version {}", report.version)
+        } else {
+            format!("version {} was already published", report.version)
+        }
+    )?;
     Ok(())
 }

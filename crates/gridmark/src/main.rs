@@ -161,9 +161,48 @@ pub fn usage(msg: impl Into<String>) -> CliError {
     CliError(msg.into().into())
 }
 
+/// A lake on object storage serves the commands that only read it with SQL; the others keep
+/// state beside the lake (users, keys, models, ledgers) or write to it, which needs a folder.
+fn refuse_remote_writes(data: &std::path::Path, command: &cli::Command) -> Result<(), CliError> {
+    use cli::Command as C;
+    if !gridmark_lake::store::is_remote(&data.to_string_lossy()) {
+        return Ok(());
+    }
+    let reads_only = matches!(
+        command,
+        C::Sql(_) | C::Tables(_) | C::Lineloss(_) | C::Quality(_) | C::External(_)
+    );
+    if reads_only {
+        return Ok(());
+    }
+    // The variant's name in kebab case is the command's, as clap derives it.
+    let variant = format!("{command:?}");
+    let mut name = String::new();
+    for (i, c) in variant
+        .split(['(', ' '])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .enumerate()
+    {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('-');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    Err(usage(format!(
+        "--data {}: `{name}` needs a lake folder; a lake on object storage serves `sql`, `tables`, \
+         `lineloss`, `quality` and `external` (write locally, then `gridmark publish s3://…`)",
+        data.display()
+    )))
+}
+
 fn run(args: cli::Cli) -> Result<(), CliError> {
     if let Some(cluster) = &args.cluster {
         gridmark_sql::use_engine(gridmark_sql::Engine::cluster(cluster)?);
+    }
+    if let Some(data) = &args.data {
+        refuse_remote_writes(data, &args.command)?;
     }
     match args.command {
         cli::Command::Demo(d) => demo::run(args.data.as_deref(), d),
@@ -206,5 +245,6 @@ fn run(args: cli::Cli) -> Result<(), CliError> {
         cli::Command::Quality(q) => metering::quality(&cli::data_dir(args.data.as_deref())?, q),
         cli::Command::Cluster(c) => cluster::run(c),
         cli::Command::External(e) => cluster::external(&cli::data_dir(args.data.as_deref())?, e),
+        cli::Command::Publish(p) => cluster::publish(&cli::data_dir(args.data.as_deref())?, p),
     }
 }

@@ -42,12 +42,14 @@ fn wait_for_port(port: u16, log: &Path) {
     }
 }
 
-/// Starts `gridmark cluster …` with standard error in `log` (a file, so it never blocks).
-fn spawn(args: &[&str], log: &Path) -> Process {
+/// Starts `gridmark cluster …` with standard error in `log` (a file, so it never blocks) and
+/// `env` added to the environment.
+fn spawn(args: &[&str], log: &Path, env: &[(String, String)]) -> Process {
     let file = std::fs::File::create(log).unwrap();
     Process(
         Command::new(env!("CARGO_BIN_EXE_gridmark"))
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env_remove("GRIDMARK_DATA")
             .env_remove("GRIDMARK_CLUSTER")
             .env("GRIDMARK_LOG", "warn")
@@ -67,6 +69,16 @@ struct Cluster {
 
 impl Cluster {
     fn start(dir: &Path, executors: usize, executor_timeout: &str) -> Self {
+        Self::start_with(dir, executors, executor_timeout, &[])
+    }
+
+    /// The same, each process with `env` added to its environment.
+    fn start_with(
+        dir: &Path,
+        executors: usize,
+        executor_timeout: &str,
+        env: &[(String, String)],
+    ) -> Self {
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
         let logs = dir.join("logs");
@@ -82,6 +94,7 @@ impl Cluster {
                 executor_timeout,
             ],
             &scheduler_log,
+            env,
         );
         wait_for_port(port, &scheduler_log);
         let executors = (0..executors)
@@ -108,6 +121,7 @@ impl Cluster {
                         work.to_str().unwrap(),
                     ],
                     &log,
+                    env,
                 );
                 wait_for_port(flight, &log);
                 p
@@ -330,8 +344,10 @@ fn an_executor_killed_mid_query_costs_a_retry_or_a_clear_error_never_a_wrong_ans
         );
         eprintln!("the query failed cleanly: {stderr}");
     }
-    // Not checked: that the survivor answers a next query. After a failed recovery Ballista 55's
-    // scheduler kept the stuck job and a next query waited too (docs/scale-out.md).
+    // Not checked: that the survivor answers a next query. Ballista 55 (push scheduling) leaks
+    // the task slots of a rolled-back stage, so after a failed recovery the next query waits
+    // too; Ballista's pull scheduling, which does not leak them, gave wrong answers here
+    // (docs/scale-out.md, Failures).
 }
 
 #[test]
@@ -350,6 +366,8 @@ fn cluster_flags_are_checked_before_anything_runs() {
     );
     let err = fails(&["cluster", "scheduler", "--bind", "localhost"]);
     assert!(err.contains("--bind") && err.contains("IP:PORT"), "{err}");
+    let err = fails(&["cluster", "scheduler", "--executor-timeout", "5y"]);
+    assert!(err.contains("--executor-timeout"), "{err}");
     let err = fails(&[
         "cluster",
         "executor",
@@ -499,4 +517,275 @@ fn count_parquet(dir: &Path) -> usize {
             }
         })
         .sum()
+}
+
+/// An S3-compatible service on loopback: moto's server, from the Python that
+/// GRIDMARK_TEST_PYTHON names (`.ci/run` installs it), with one empty bucket.
+struct ObjectStorage {
+    _server: Process,
+    port: u16,
+    /// What gridmark needs to reach it, as a user would set it.
+    env: Vec<(String, String)>,
+}
+
+impl ObjectStorage {
+    fn start(dir: &Path, bucket: &str) -> Option<Self> {
+        let python = std::path::PathBuf::from(std::env::var_os("GRIDMARK_TEST_PYTHON")?);
+        let server = python.with_file_name("moto_server");
+        if !server.exists() {
+            eprintln!(
+                "skipped: {} is missing (pip install 'moto[server]')",
+                server.display()
+            );
+            return None;
+        }
+        let port = free_port();
+        let log = dir.join("moto.log");
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let storage = Self {
+            _server: Process(child),
+            port,
+            env: [
+                ("AWS_ACCESS_KEY_ID", "gridmark-test"),
+                ("AWS_SECRET_ACCESS_KEY", "gridmark-test"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ENDPOINT", &format!("http://127.0.0.1:{port}")),
+                ("AWS_ALLOW_HTTP", "true"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        };
+        wait_for_port(port, &log);
+        assert!(
+            storage
+                .put(&format!("/{bucket}"), b"")
+                .starts_with("HTTP/1.1 200")
+        );
+        Some(storage)
+    }
+
+    /// A raw, unsigned PUT (moto does not check signatures): a bucket, or a hostile object.
+    fn put(&self, path: &str, body: &[u8]) -> String {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            body.len()
+        )
+        .unwrap();
+        s.write_all(body).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
+    fn gridmark(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_gridmark"))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env_remove("GRIDMARK_DATA")
+            .env_remove("GRIDMARK_CLUSTER")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.gridmark(args);
+        assert!(
+            out.status.success(),
+            "gridmark {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.gridmark(args);
+        assert!(!out.status.success(), "gridmark {args:?} succeeded");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with("error: ") && !err.contains("panicked"),
+            "{err}"
+        );
+        err
+    }
+
+    fn rows(&self, lake: &str, cluster: Option<&str>, sql: &str) -> Vec<Value> {
+        let mut args = vec!["--data", lake];
+        if let Some(c) = cluster {
+            args.extend(["--cluster", c]);
+        }
+        args.extend(["sql", sql, "--format", "json"]);
+        self.ok(&args)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on_the_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(s3) = ObjectStorage::start(tmp.path(), "gridmark-test") else {
+        eprintln!("skipped: set GRIDMARK_TEST_PYTHON to a Python with moto[server] (see .ci/run)");
+        return;
+    };
+    let lake = tmp.path().join("lake");
+    let d = lake.to_str().unwrap();
+    demo(d, 80, 14, 11);
+    let remote = "s3://gridmark-test/province/east";
+
+    let err = s3.fails(&["--data", remote, "sql", "SELECT 1"]);
+    assert!(
+        err.contains("not a gridmark lake") && err.contains(remote),
+        "{err}"
+    );
+
+    let first: Value =
+        serde_json::from_str(&s3.ok(&["--data", d, "publish", remote, "--json"])).unwrap();
+    let live: usize =
+        serde_json::from_str::<Value>(&ok(&["--data", d, "external", "--engine", "files"]))
+            .unwrap()["tables"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|t| t["files"].as_array().unwrap().len())
+            .sum();
+    assert_eq!(first["uploaded_files"], live);
+    assert_eq!(first["committed"], true);
+    let again: Value =
+        serde_json::from_str(&s3.ok(&["--data", d, "publish", remote, "--json"])).unwrap();
+    assert_eq!(again["uploaded_files"], 0);
+    assert_eq!(again["skipped_files"], live);
+    assert_eq!(again["committed"], false);
+
+    for (name, sql) in QUERIES {
+        let local = rows(d, None, sql);
+        assert!(!local.is_empty(), "{name}: no rows");
+        assert_same(name, &local, &s3.rows(remote, None, sql));
+    }
+    // An export from the read-only copy works and says it is not on a ledger.
+    let csv = tmp.path().join("count.csv");
+    let out = s3.gridmark(&[
+        "--data",
+        remote,
+        "sql",
+        "SELECT count(*) AS n FROM readings",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not on a ledger"));
+    assert!(std::fs::read_to_string(&csv).unwrap().starts_with("n\n"));
+    assert!(
+        !Path::new("s3:").exists(),
+        "a local folder named after the URL"
+    );
+    let tables: Value =
+        serde_json::from_str(&s3.ok(&["--data", remote, "tables", "--json"])).unwrap();
+    assert_eq!(tables["lake"], remote);
+    assert_eq!(tables["version"], first["version"]);
+
+    // A new local commit publishes only its own files, and readers move to it.
+    let next = ok(&[
+        "--data",
+        d,
+        "sql",
+        "SELECT meter_id, to_char(max(ts) + INTERVAL '15 minutes', '%Y-%m-%dT%H:%M:%SZ') AS ts, 0.5 AS kwh
+         FROM readings GROUP BY meter_id ORDER BY meter_id",
+        "--format",
+        "csv",
+    ]);
+    let extra = tmp.path().join("extra.csv");
+    std::fs::write(&extra, next).unwrap();
+    ok(&[
+        "--data",
+        d,
+        "import",
+        "readings",
+        extra.to_str().unwrap(),
+        "--interval",
+        "900",
+    ]);
+    let third: Value =
+        serde_json::from_str(&s3.ok(&["--data", d, "publish", remote, "--json"])).unwrap();
+    assert!(
+        third["version"].as_u64() > first["version"].as_u64(),
+        "{third}"
+    );
+    assert!(
+        third["uploaded_files"].as_u64().unwrap() < live as u64,
+        "{third}"
+    );
+    let q3 = QUERIES[2].1;
+    assert_same(
+        "after a new commit",
+        &rows(d, None, q3),
+        &s3.rows(remote, None, q3),
+    );
+
+    // The cluster reads the bucket with the AWS_* environment of its own processes.
+    let cluster = Cluster::start_with(tmp.path(), 2, "10s", &s3.env);
+    for (name, sql) in QUERIES {
+        let out = s3.gridmark(&[
+            "--data",
+            remote,
+            "--cluster",
+            &cluster.address,
+            "sql",
+            sql,
+            "--format",
+            "json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{name} on the cluster from {remote}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            cluster.logs()
+        );
+        let distributed: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_same(name, &rows(d, None, sql), &distributed);
+    }
+    drop(cluster);
+
+    // Writes, other lakes' histories, bad locations and damaged metadata are refused by name.
+    let err = s3.fails(&["--data", remote, "import", "readings", "x.csv"]);
+    assert!(err.contains("`import` needs a lake folder"), "{err}");
+    let other = tmp.path().join("other");
+    demo(other.to_str().unwrap(), 20, 3, 5);
+    let err = s3.fails(&["--data", other.to_str().unwrap(), "publish", remote]);
+    assert!(
+        err.contains(remote) && (err.contains("diverged") || err.contains("ahead")),
+        "{err}"
+    );
+    let err = s3.fails(&["--data", "gs://bucket/lake", "sql", "SELECT 1"]);
+    assert!(err.contains("gs:// is not supported"), "{err}");
+    let err = s3.fails(&["--data", d, "publish", "s3://No_Such/x"]);
+    assert!(err.contains("not a bucket name"), "{err}");
+    let answer = s3.put(
+        "/gridmark-test/province/east/_commits/00000000000000009999.json",
+        b"{\"version\": 9999, \"tables\": ",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let err = s3.fails(&["--data", remote, "sql", "SELECT 1"]);
+    assert!(
+        err.contains("corrupt lake metadata") && err.contains("00000000000000009999.json"),
+        "{err}"
+    );
 }
