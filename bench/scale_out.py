@@ -129,7 +129,11 @@ def main():
                 res["cluster"][n] = {}
                 for q, sql in queries.items():
                     t, rows = run_sql(a.lake, sql, addr)
-                    assert len(rows) == len(truth[q]) and all(same(x, y) for x, y in zip(rows, truth[q])), q
+                    if len(rows) != len(truth[q]):
+                        raise SystemExit(f"{q} on {n} executors: {len(rows)} rows, embedded {len(truth[q])}")
+                    for x, y in zip(rows, truth[q]):
+                        if not same(x, y):
+                            raise SystemExit(f"{q} on {n} executors differs:\n{x}\n{y} (embedded)")
                     res["cluster"][n][q] = t
                     print(f"{n} executors {q}: {t:.3f} s", file=sys.stderr, flush=True)
             finally:

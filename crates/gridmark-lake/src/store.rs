@@ -258,23 +258,15 @@ pub async fn publish(
                 ),
             });
         }
-        if remote == snapshot.version {
-            let theirs = store
-                .get(&location.key(&commit_rel))
-                .await
-                .map_err(|e| location.error("reading its latest snapshot", e))?
-                .bytes()
-                .await
-                .map_err(|e| location.error("reading its latest snapshot", e))?;
-            let same = serde_json::from_slice::<Snapshot>(&theirs).is_ok_and(|s| s == snapshot);
-            if !same {
-                return Err(LakeError::Conflict {
-                    location: location.url(),
-                    reason: format!(
-                        "its version {remote} is a different commit from this lake's; they have diverged"
-                    ),
-                });
-            }
+        if remote == snapshot.version
+            && !holds_snapshot(&store, &location, &commit_rel, &snapshot).await?
+        {
+            return Err(LakeError::Conflict {
+                location: location.url(),
+                reason: format!(
+                    "its version {remote} is a different commit from this lake's; they have diverged"
+                ),
+            });
         }
     }
 
@@ -319,14 +311,7 @@ pub async fn publish(
         Err(object_store::Error::AlreadyExists { .. }) => {
             // An earlier publish of this very snapshot (checked above), or another publisher
             // that got there between that check and now.
-            let theirs = store
-                .get(&location.key(&commit_rel))
-                .await
-                .map_err(|e| location.error("reading its latest snapshot", e))?
-                .bytes()
-                .await
-                .map_err(|e| location.error("reading its latest snapshot", e))?;
-            if !serde_json::from_slice::<Snapshot>(&theirs).is_ok_and(|s| s == snapshot) {
+            if !holds_snapshot(&store, &location, &commit_rel, &snapshot).await? {
                 return Err(LakeError::Conflict {
                     location: location.url(),
                     reason: format!(
@@ -339,6 +324,24 @@ pub async fn publish(
         Err(e) => return Err(location.error("writing the snapshot", e)),
     }
     Ok(report)
+}
+
+/// Is the commit file at `rel` this very snapshot?
+async fn holds_snapshot(
+    store: &Arc<dyn ObjectStore>,
+    location: &RemoteLocation,
+    rel: &str,
+    snapshot: &Snapshot,
+) -> Result<bool, LakeError> {
+    let doing = "reading its latest snapshot";
+    let theirs = store
+        .get(&location.key(rel))
+        .await
+        .map_err(|e| location.error(doing, e))?
+        .bytes()
+        .await
+        .map_err(|e| location.error(doing, e))?;
+    Ok(serde_json::from_slice::<Snapshot>(&theirs).is_ok_and(|s| s == *snapshot))
 }
 
 async fn upload_file(

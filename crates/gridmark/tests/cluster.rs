@@ -276,6 +276,48 @@ fn sql_and_jobs_on_a_scheduler_and_two_executors_match_the_embedded_engine() {
         }
     }
     assert_eq!(embedded.lines().count(), distributed.lines().count());
+
+    // Files each in meter order but holding different meters, the later-imported ones the
+    // lower: ORDER BY must still hold after Ballista's shuffles (it did not while the lake's
+    // sort order was declared to the cluster's planner).
+    let split = tmp.path().join("split");
+    let s = split.to_str().unwrap();
+    for (i, part) in ["meter_id >= 'M0000060'", "meter_id < 'M0000060'"]
+        .iter()
+        .enumerate()
+    {
+        let csv = ok(&[
+            "--data",
+            d,
+            "sql",
+            &format!(
+                "SELECT meter_id, to_char(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, kwh FROM readings
+                 WHERE {part} ORDER BY meter_id, ts"
+            ),
+            "--format",
+            "csv",
+        ]);
+        let file = tmp.path().join(format!("part-{i}.csv"));
+        std::fs::write(&file, csv).unwrap();
+        ok(&[
+            "--data",
+            s,
+            "import",
+            "readings",
+            file.to_str().unwrap(),
+            "--interval",
+            "900",
+        ]);
+    }
+    let ordered = "SELECT * FROM (SELECT meter_id, count(*) AS n, avg(kwh) AS mean_kwh
+                   FROM readings GROUP BY meter_id) ORDER BY meter_id";
+    let embedded = rows(s, None, ordered);
+    assert!(embedded.len() > 100, "{} meters", embedded.len());
+    assert_same(
+        "ORDER BY over files of different meters",
+        &embedded,
+        &rows(s, Some(c), ordered),
+    );
     drop(cluster.executors);
     drop(cluster.scheduler);
 }
@@ -420,26 +462,7 @@ fn duckdb_reads_the_lake_through_the_exported_views() {
     demo(d, 60, 10, 3);
     // One more reading per meter in a second file, then a compaction: the folder still holds
     // the files it replaced (recent snapshots list them), which a glob would count twice.
-    let next = ok(&[
-        "--data",
-        d,
-        "sql",
-        "SELECT meter_id, to_char(max(ts) + INTERVAL '15 minutes', '%Y-%m-%dT%H:%M:%SZ') AS ts, 0.25 AS kwh
-         FROM readings GROUP BY meter_id ORDER BY meter_id",
-        "--format",
-        "csv",
-    ]);
-    let extra = tmp.path().join("extra.csv");
-    std::fs::write(&extra, next).unwrap();
-    ok(&[
-        "--data",
-        d,
-        "import",
-        "readings",
-        extra.to_str().unwrap(),
-        "--interval",
-        "900",
-    ]);
+    import_one_more_reading_per_meter(d, tmp.path());
     ok(&["--data", d, "compact"]);
     let listed: Value =
         serde_json::from_str(&ok(&["--data", d, "external", "--engine", "files"])).unwrap();
@@ -503,6 +526,31 @@ fn duckdb_reads_the_lake_through_the_exported_views() {
         }
     }
     assert!(duck[0][0] > 0.0);
+}
+
+/// A second commit: one more 15-minute reading (0.25 kWh) after each meter's last, imported
+/// from a CSV file written in `dir`.
+fn import_one_more_reading_per_meter(lake: &str, dir: &Path) {
+    let next = ok(&[
+        "--data",
+        lake,
+        "sql",
+        "SELECT meter_id, to_char(max(ts) + INTERVAL '15 minutes', '%Y-%m-%dT%H:%M:%SZ') AS ts, 0.25 AS kwh
+         FROM readings GROUP BY meter_id ORDER BY meter_id",
+        "--format",
+        "csv",
+    ]);
+    let extra = dir.join("extra.csv");
+    std::fs::write(&extra, next).unwrap();
+    ok(&[
+        "--data",
+        lake,
+        "import",
+        "readings",
+        extra.to_str().unwrap(),
+        "--interval",
+        "900",
+    ]);
 }
 
 fn count_parquet(dir: &Path) -> usize {
@@ -699,26 +747,7 @@ fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on
     assert_eq!(tables["version"], first["version"]);
 
     // A new local commit publishes only its own files, and readers move to it.
-    let next = ok(&[
-        "--data",
-        d,
-        "sql",
-        "SELECT meter_id, to_char(max(ts) + INTERVAL '15 minutes', '%Y-%m-%dT%H:%M:%SZ') AS ts, 0.5 AS kwh
-         FROM readings GROUP BY meter_id ORDER BY meter_id",
-        "--format",
-        "csv",
-    ]);
-    let extra = tmp.path().join("extra.csv");
-    std::fs::write(&extra, next).unwrap();
-    ok(&[
-        "--data",
-        d,
-        "import",
-        "readings",
-        extra.to_str().unwrap(),
-        "--interval",
-        "900",
-    ]);
+    import_one_more_reading_per_meter(d, tmp.path());
     let third: Value =
         serde_json::from_str(&s3.ok(&["--data", d, "publish", remote, "--json"])).unwrap();
     assert!(
