@@ -277,6 +277,40 @@ fn sql_and_jobs_on_a_scheduler_and_two_executors_match_the_embedded_engine() {
     }
     assert_eq!(embedded.lines().count(), distributed.lines().count());
 
+    // The theft features (daily energy, shape, drops, area loss) read through the same
+    // sessions: every meter's score and evidence must match, whatever order ties fall in.
+    let theft = |cluster: Option<&str>| -> std::collections::BTreeMap<String, Value> {
+        let mut args = vec!["--data", d];
+        if let Some(c) = cluster {
+            args.extend(["--cluster", c]);
+        }
+        args.extend(["theft", "score", "--top", "100000", "--json"]);
+        let report: Value = serde_json::from_str(&ok(&args)).unwrap();
+        report["suspects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.as_object_mut().unwrap().remove("rank");
+                (s["meter_id"].as_str().unwrap().to_string(), s)
+            })
+            .collect()
+    };
+    let (embedded, distributed) = (theft(None), theft(Some(c)));
+    assert_eq!(embedded.len(), 120);
+    assert_eq!(
+        embedded.keys().collect::<Vec<_>>(),
+        distributed.keys().collect::<Vec<_>>()
+    );
+    for (meter, e) in &embedded {
+        assert!(
+            close(e, &distributed[meter]),
+            "theft {meter}:\n{e}\n{}",
+            distributed[meter]
+        );
+    }
+
     // Files each in meter order but holding different meters, the later-imported ones the
     // lower: ORDER BY must still hold after Ballista's shuffles (it did not while the lake's
     // sort order was declared to the cluster's planner).
