@@ -135,6 +135,21 @@ impl Cluster {
         }
     }
 
+    /// The JSON rows of a `gridmark --cluster … sql` run, or a failure with every log.
+    fn json_rows(&self, what: &str, out: std::process::Output) -> Vec<Value> {
+        assert!(
+            out.status.success(),
+            "{what} on the cluster: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.logs()
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     fn logs(&self) -> String {
         let mut all = String::new();
         for e in std::fs::read_dir(&self.logs).unwrap() {
@@ -230,18 +245,7 @@ fn sql_and_jobs_on_a_scheduler_and_two_executors_match_the_embedded_engine() {
         let embedded = rows(d, None, sql);
         assert!(!embedded.is_empty(), "{name}: no rows");
         let out = gridmark(&["--data", d, "--cluster", c, "sql", sql, "--format", "json"]);
-        assert!(
-            out.status.success(),
-            "{name} on the cluster: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            cluster.logs()
-        );
-        let distributed: Vec<Value> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_same(name, &embedded, &distributed);
+        assert_same(name, &embedded, &cluster.json_rows(name, out));
     }
 
     // A job reads through the same sessions: line loss per area and month.
@@ -812,18 +816,7 @@ fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on
             "--format",
             "json",
         ]);
-        assert!(
-            out.status.success(),
-            "{name} on the cluster from {remote}: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            cluster.logs()
-        );
-        let distributed: Vec<Value> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_same(name, &rows(d, None, sql), &distributed);
+        assert_same(name, &rows(d, None, sql), &cluster.json_rows(name, out));
     }
     drop(cluster);
 
