@@ -143,13 +143,7 @@ pub(crate) async fn read_remote(
     let snapshot = match latest_version(&store, location).await? {
         Some(version) => {
             let key = location.key(&format!("{COMMITS_DIR}/{}", commit_file_name(version)));
-            let bytes = store
-                .get(&key)
-                .await
-                .map_err(|e| location.error("reading the latest snapshot", e))?
-                .bytes()
-                .await
-                .map_err(|e| location.error("reading the latest snapshot", e))?;
+            let bytes = get_bytes(&store, location, &key, "reading the latest snapshot").await?;
             serde_json::from_slice(&bytes).map_err(|e| LakeError::Corrupt {
                 path: format!("s3://{}/{key}", location.bucket).into(),
                 reason: e.to_string(),
@@ -333,15 +327,26 @@ async fn holds_snapshot(
     rel: &str,
     snapshot: &Snapshot,
 ) -> Result<bool, LakeError> {
-    let doing = "reading its latest snapshot";
-    let theirs = store
-        .get(&location.key(rel))
-        .await
-        .map_err(|e| location.error(doing, e))?
-        .bytes()
-        .await
-        .map_err(|e| location.error(doing, e))?;
+    let theirs = get_bytes(
+        store,
+        location,
+        &location.key(rel),
+        "reading its latest snapshot",
+    )
+    .await?;
     Ok(serde_json::from_slice::<Snapshot>(&theirs).is_ok_and(|s| s == *snapshot))
+}
+
+/// The whole object at `key` (small metadata files); errors say what was being done.
+async fn get_bytes(
+    store: &Arc<dyn ObjectStore>,
+    location: &RemoteLocation,
+    key: &StorePath,
+    doing: &str,
+) -> Result<Vec<u8>, LakeError> {
+    let got = store.get(key).await.map_err(|e| location.error(doing, e))?;
+    let bytes = got.bytes().await.map_err(|e| location.error(doing, e))?;
+    Ok(bytes.to_vec())
 }
 
 async fn upload_file(

@@ -147,9 +147,9 @@ pub async fn session_on(
     let ctx = match engine {
         Engine::Embedded => SessionContext::new_with_config_rt(config, runtime),
         Engine::Cluster(url) => {
-            // Ballista 55's adaptive planner, on losing an executor mid-query, rolled a
-            // stage back and then waited forever (tests/cluster.rs); the static planner
-            // reruns the lost tasks and finishes.
+            // Ballista 55's adaptive planner stalled after losing an executor mid-query
+            // (tests/cluster.rs); the static one is the better-trodden path. Both can still
+            // stall on the slot leak described in docs/scale-out.md (Failures).
             let config = config
                 .upgrade_for_ballista()
                 .set_bool(ADAPTIVE_PLANNER, false);

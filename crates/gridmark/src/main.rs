@@ -23,13 +23,16 @@ mod theft;
 mod users;
 mod warning;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match run(args) {
+    // Cli::parse(), keeping the matches for the subcommand's name as the user typed it.
+    let matches = cli::Cli::command().get_matches();
+    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let name = matches.subcommand_name().unwrap_or_default().to_string();
+    match run(args, &name) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A closed pipe (`gridmark sql … | head`) is not a failure.
@@ -163,7 +166,11 @@ pub fn usage(msg: impl Into<String>) -> CliError {
 
 /// A lake on object storage serves the commands that only read it with SQL; the others keep
 /// state beside the lake (users, keys, models, ledgers) or write to it, which needs a folder.
-fn refuse_remote_writes(data: &std::path::Path, command: &cli::Command) -> Result<(), CliError> {
+fn refuse_remote_writes(
+    data: &std::path::Path,
+    command: &cli::Command,
+    name: &str,
+) -> Result<(), CliError> {
     use cli::Command as C;
     if !gridmark_lake::store::is_remote(&data.to_string_lossy()) {
         return Ok(());
@@ -175,21 +182,6 @@ fn refuse_remote_writes(data: &std::path::Path, command: &cli::Command) -> Resul
     if reads_only {
         return Ok(());
     }
-    // The variant's name in kebab case is the command's, as clap derives it.
-    let variant = format!("{command:?}");
-    let mut name = String::new();
-    for (i, c) in variant
-        .split(['(', ' '])
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .enumerate()
-    {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('-');
-        }
-        name.push(c.to_ascii_lowercase());
-    }
     Err(usage(format!(
         "--data {}: `{name}` needs a lake folder; a lake on object storage serves `sql`, `tables`, \
          `lineloss`, `quality` and `external` (write locally, then `gridmark publish s3://…`)",
@@ -197,12 +189,12 @@ fn refuse_remote_writes(data: &std::path::Path, command: &cli::Command) -> Resul
     )))
 }
 
-fn run(args: cli::Cli) -> Result<(), CliError> {
+fn run(args: cli::Cli, name: &str) -> Result<(), CliError> {
     if let Some(cluster) = &args.cluster {
         gridmark_sql::use_engine(gridmark_sql::Engine::cluster(cluster)?);
     }
     if let Some(data) = &args.data {
-        refuse_remote_writes(data, &args.command)?;
+        refuse_remote_writes(data, &args.command, name)?;
     }
     match args.command {
         cli::Command::Demo(d) => demo::run(args.data.as_deref(), d),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{demo, fails, gridmark, ok};
+use common::{demo, fails, fails_env, gridmark, gridmark_env, ok, ok_env};
 use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -166,12 +166,17 @@ impl Cluster {
 
 /// The query's rows as JSON values, run embedded or on the cluster.
 fn rows(lake: &str, cluster: Option<&str>, sql: &str) -> Vec<Value> {
+    rows_env(lake, cluster, sql, &[])
+}
+
+/// The same with `env` added to the environment.
+fn rows_env(lake: &str, cluster: Option<&str>, sql: &str, env: &[(String, String)]) -> Vec<Value> {
     let mut args = vec!["--data", lake];
     if let Some(c) = cluster {
         args.extend(["--cluster", c]);
     }
     args.extend(["sql", sql, "--format", "json"]);
-    ok(&args)
+    ok_env(&args, env)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -673,47 +678,11 @@ impl ObjectStorage {
         answer
     }
 
-    fn gridmark(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_gridmark"))
-            .args(args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("GRIDMARK_DATA")
-            .env_remove("GRIDMARK_CLUSTER")
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.gridmark(args);
-        assert!(
-            out.status.success(),
-            "gridmark {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
+    /// A clean failure that starts with `error: `, with this storage's environment.
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.gridmark(args);
-        assert!(!out.status.success(), "gridmark {args:?} succeeded");
-        let err = String::from_utf8(out.stderr).unwrap();
-        assert!(
-            err.starts_with("error: ") && !err.contains("panicked"),
-            "{err}"
-        );
+        let err = fails_env(args, &self.env);
+        assert!(err.starts_with("error: "), "{err}");
         err
-    }
-
-    fn rows(&self, lake: &str, cluster: Option<&str>, sql: &str) -> Vec<Value> {
-        let mut args = vec!["--data", lake];
-        if let Some(c) = cluster {
-            args.extend(["--cluster", c]);
-        }
-        args.extend(["sql", sql, "--format", "json"]);
-        self.ok(&args)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
     }
 }
 
@@ -735,8 +704,11 @@ fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on
         "{err}"
     );
 
-    let first: Value =
-        serde_json::from_str(&s3.ok(&["--data", d, "publish", remote, "--json"])).unwrap();
+    let first: Value = serde_json::from_str(&ok_env(
+        &["--data", d, "publish", remote, "--json"],
+        &s3.env,
+    ))
+    .unwrap();
     let live: usize =
         serde_json::from_str::<Value>(&ok(&["--data", d, "external", "--engine", "files"]))
             .unwrap()["tables"]
@@ -747,8 +719,11 @@ fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on
             .sum();
     assert_eq!(first["uploaded_files"], live);
     assert_eq!(first["committed"], true);
-    let again: Value =
-        serde_json::from_str(&s3.ok(&["--data", d, "publish", remote, "--json"])).unwrap();
+    let again: Value = serde_json::from_str(&ok_env(
+        &["--data", d, "publish", remote, "--json"],
+        &s3.env,
+    ))
+    .unwrap();
     assert_eq!(again["uploaded_files"], 0);
     assert_eq!(again["skipped_files"], live);
     assert_eq!(again["committed"], false);
@@ -756,18 +731,21 @@ fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on
     for (name, sql) in QUERIES {
         let local = rows(d, None, sql);
         assert!(!local.is_empty(), "{name}: no rows");
-        assert_same(name, &local, &s3.rows(remote, None, sql));
+        assert_same(name, &local, &rows_env(remote, None, sql, &s3.env));
     }
     // An export from the read-only copy works and says it is not on a ledger.
     let csv = tmp.path().join("count.csv");
-    let out = s3.gridmark(&[
-        "--data",
-        remote,
-        "sql",
-        "SELECT count(*) AS n FROM readings",
-        "--out",
-        csv.to_str().unwrap(),
-    ]);
+    let out = gridmark_env(
+        &[
+            "--data",
+            remote,
+            "sql",
+            "SELECT count(*) AS n FROM readings",
+            "--out",
+            csv.to_str().unwrap(),
+        ],
+        &s3.env,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -780,14 +758,17 @@ fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on
         "a local folder named after the URL"
     );
     let tables: Value =
-        serde_json::from_str(&s3.ok(&["--data", remote, "tables", "--json"])).unwrap();
+        serde_json::from_str(&ok_env(&["--data", remote, "tables", "--json"], &s3.env)).unwrap();
     assert_eq!(tables["lake"], remote);
     assert_eq!(tables["version"], first["version"]);
 
     // A new local commit publishes only its own files, and readers move to it.
     import_one_more_reading_per_meter(d, tmp.path());
-    let third: Value =
-        serde_json::from_str(&s3.ok(&["--data", d, "publish", remote, "--json"])).unwrap();
+    let third: Value = serde_json::from_str(&ok_env(
+        &["--data", d, "publish", remote, "--json"],
+        &s3.env,
+    ))
+    .unwrap();
     assert!(
         third["version"].as_u64() > first["version"].as_u64(),
         "{third}"
@@ -800,22 +781,25 @@ fn a_lake_published_to_object_storage_answers_as_the_folder_does_embedded_and_on
     assert_same(
         "after a new commit",
         &rows(d, None, q3),
-        &s3.rows(remote, None, q3),
+        &rows_env(remote, None, q3, &s3.env),
     );
 
     // The cluster reads the bucket with the AWS_* environment of its own processes.
     let cluster = Cluster::start_with(tmp.path(), 2, "10s", &s3.env);
     for (name, sql) in QUERIES {
-        let out = s3.gridmark(&[
-            "--data",
-            remote,
-            "--cluster",
-            &cluster.address,
-            "sql",
-            sql,
-            "--format",
-            "json",
-        ]);
+        let out = gridmark_env(
+            &[
+                "--data",
+                remote,
+                "--cluster",
+                &cluster.address,
+                "sql",
+                sql,
+                "--format",
+                "json",
+            ],
+            &s3.env,
+        );
         assert_same(name, &rows(d, None, sql), &cluster.json_rows(name, out));
     }
     drop(cluster);

@@ -7,16 +7,28 @@ use std::process::{Command, Output};
 
 /// Runs `gridmark` with `args`, ignoring any GRIDMARK_DATA of the caller's environment.
 pub fn gridmark(args: &[&str]) -> Output {
+    gridmark_env(args, &[])
+}
+
+/// The same with `env` added to the environment (and no GRIDMARK_CLUSTER of the caller's).
+pub fn gridmark_env(args: &[&str], env: &[(String, String)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gridmark"))
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env_remove("GRIDMARK_DATA")
+        .env_remove("GRIDMARK_CLUSTER")
         .output()
         .unwrap()
 }
 
 /// Runs `gridmark`, asserts success and returns standard output.
 pub fn ok(args: &[&str]) -> String {
-    let out = gridmark(args);
+    ok_env(args, &[])
+}
+
+/// The same with `env` added to the environment.
+pub fn ok_env(args: &[&str], env: &[(String, String)]) -> String {
+    let out = gridmark_env(args, env);
     assert!(
         out.status.success(),
         "gridmark {args:?}: {}",
@@ -63,7 +75,12 @@ pub fn first_region(lake: &str) -> String {
 
 /// Runs `gridmark`, asserts a clean failure (no panic) and returns standard error.
 pub fn fails(args: &[&str]) -> String {
-    let out = gridmark(args);
+    fails_env(args, &[])
+}
+
+/// The same with `env` added to the environment.
+pub fn fails_env(args: &[&str], env: &[(String, String)]) -> String {
+    let out = gridmark_env(args, env);
     assert!(!out.status.success(), "gridmark {args:?} should fail");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!err.contains("panicked"), "{err}");
